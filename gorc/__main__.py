@@ -1,0 +1,5 @@
+"""Allow ``python -m gorc``."""
+
+from gorc.cli.main import run
+
+run()

@@ -1,0 +1,1 @@
+"""Binaries: ELF linkage, Go build info, loader resolution, runnable verdicts."""

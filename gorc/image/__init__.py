@@ -1,0 +1,1 @@
+"""Images in: references, sources, layers, the squashed filesystem, the inventory."""
