@@ -1,0 +1,1 @@
+"""Image sources: engine, docker-archive, OCI layout, registry."""
