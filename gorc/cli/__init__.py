@@ -1,0 +1,1 @@
+"""The command line: one module per command, wired in :mod:`gorc.cli.main`."""
