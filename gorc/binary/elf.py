@@ -225,7 +225,7 @@ def _read_elf(stream: BinaryIO) -> ElfInfo:
         version_defs=dyn.version_defs,
         stripped=layout.section(".symtab") is None,
         upx=looks_packed(_read_at(stream, 0, UPX_WINDOW, layout.file_size)),
-        has_go_buildinfo=_has_go_buildinfo(stream, layout),
+        has_go_buildinfo=has_go_buildinfo(stream, layout),
     )
 
 
@@ -368,7 +368,8 @@ def _read_interpreter(stream: BinaryIO, layout: ElfLayout) -> str | None:
     return data.split(b"\0", 1)[0].decode("utf-8", "replace")
 
 
-def _has_go_buildinfo(stream: BinaryIO, layout: ElfLayout) -> bool:
+def has_go_buildinfo(stream: BinaryIO, layout: ElfLayout) -> bool:
+    """True when a .go.buildinfo section or Go's build-info magic is where Go puts it."""
     if layout.section(".go.buildinfo") is not None:
         return True
     seg = layout.first_data_load()
