@@ -1,0 +1,3 @@
+module gorc.test/probes/cgo
+
+go 1.19

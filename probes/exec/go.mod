@@ -1,0 +1,3 @@
+module gorc.test/probes/exec
+
+go 1.19

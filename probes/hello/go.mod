@@ -1,0 +1,3 @@
+module gorc.test/probes/hello
+
+go 1.19

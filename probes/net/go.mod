@@ -1,0 +1,3 @@
+module gorc.test/probes/net
+
+go 1.19

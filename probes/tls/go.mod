@@ -1,0 +1,3 @@
+module gorc.test/probes/tls
+
+go 1.19

@@ -1,0 +1,3 @@
+module gorc.test/probes/tz
+
+go 1.19

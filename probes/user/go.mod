@@ -1,0 +1,3 @@
+module gorc.test/probes/user
+
+go 1.19

@@ -1,0 +1,62 @@
+"""Session fixtures for the real test infrastructure (see tests/support).
+
+When a tool is missing these fixtures skip with a clear reason; in CI
+(``CI=true``) they fail loudly instead, so a broken CI image cannot pass silently.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import ExitStack
+from pathlib import Path
+from typing import NoReturn
+
+import pytest
+
+from tests.support import InfraError, MissingToolError, in_ci
+from tests.support.engine import DockerEngine, engine_session
+from tests.support.probes import ProbeBuilder
+
+
+def unavailable(reason: str) -> NoReturn:
+    """Skip the test for a missing tool, or fail it in CI."""
+    if in_ci():
+        pytest.fail(f"test infrastructure unavailable in CI: {reason}", pytrace=False)
+    pytest.skip(reason)
+
+
+@pytest.fixture(scope="session")
+def engine() -> Iterator[DockerEngine]:
+    """A real Docker engine: the one at $DOCKER_HOST, or a dockerd started for the session."""
+    with ExitStack() as stack:
+        try:
+            eng = stack.enter_context(engine_session())
+        except InfraError as err:
+            unavailable(str(err))
+        yield eng
+
+
+@pytest.fixture(scope="session")
+def probes() -> ProbeBuilder:
+    """Builds the Go programs of probes/ (static, cgo-glibc, cgo-musl, arm64, ...), cached."""
+    try:
+        return _SkippingProbeBuilder()
+    except InfraError as err:
+        unavailable(str(err))
+
+
+class _SkippingProbeBuilder(ProbeBuilder):
+    """A probe builder whose missing compilers skip the test (fail it in CI)."""
+
+    def build(
+        self,
+        name: str,
+        variant: str,
+        tags: tuple[str, ...] = (),
+        ldflags: tuple[str, ...] = (),
+    ) -> Path:
+        """Build like :meth:`ProbeBuilder.build`; a missing tool skips instead of erroring."""
+        try:
+            return super().build(name, variant, tags=tags, ldflags=ldflags)
+        except MissingToolError as err:
+            unavailable(str(err))

@@ -1,0 +1,104 @@
+"""The test infrastructure itself: the ground truth the rest of the suite relies on."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from tests.support.engine import EXIT_NOT_FOUND, DockerEngine
+from tests.support.probes import ProbeBuilder
+from tests.support.roots import image_from_root
+
+pytestmark = [pytest.mark.engine, pytest.mark.go]
+
+
+def _interpreter(binary: Path) -> str:
+    """Return the PT_INTERP of ``binary`` as readelf shows it ('' for a static binary)."""
+    shown = subprocess.run(
+        ["readelf", "-p", ".interp", str(binary)], capture_output=True, text=True, check=False
+    ).stdout
+    paths = [word for word in shown.split() if word.startswith("/")]
+    return paths[0] if paths else ""
+
+
+@pytest.fixture(scope="module")
+def empty_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """An empty root directory: images built from it hold only the extra files."""
+    return tmp_path_factory.mktemp("empty-root")
+
+
+def test_static_probe_runs_in_scratch(
+    engine: DockerEngine, probes: ProbeBuilder, empty_root: Path
+) -> None:
+    hello = probes.build("hello", "static")
+    tag = image_from_root(
+        engine,
+        empty_root,
+        "gorc-test/infra-hello:static",
+        files={"/app": hello},
+        entrypoint=["/app"],
+    )
+
+    result = engine.run(tag)
+
+    assert result.exit_code == 0, result.output
+    assert "hello" in result.output
+
+
+def test_dynamic_probe_cannot_start_in_scratch(
+    engine: DockerEngine, probes: ProbeBuilder, empty_root: Path
+) -> None:
+    app = probes.build("cgo", "cgo-glibc")
+    tag = image_from_root(
+        engine, empty_root, "gorc-test/infra-cgo:glibc", files={"/app": app}, entrypoint=["/app"]
+    )
+
+    result = engine.run(tag)
+
+    assert result.exit_code != 0
+    assert "no such file or directory" in result.output
+
+
+def test_missing_entrypoint_gives_runtime_error(
+    engine: DockerEngine, empty_root: Path, probes: ProbeBuilder
+) -> None:
+    tag = image_from_root(
+        engine,
+        empty_root,
+        "gorc-test/infra-hello:static",
+        files={"/app": probes.build("hello", "static")},
+        entrypoint=["/app"],
+    )
+
+    result = engine.run(tag, entrypoint=["/nope"])
+
+    assert result.exit_code == EXIT_NOT_FOUND
+    assert "/nope" in result.output
+
+
+@pytest.mark.parametrize(
+    ("variant", "interpreter"),
+    [
+        ("static", ""),
+        ("cgo-glibc", "/lib64/ld-linux-x86-64.so.2"),
+        ("cgo-musl", "/lib/ld-musl-x86_64.so.1"),
+    ],
+)
+def test_probe_variants_link_as_named(probes: ProbeBuilder, variant: str, interpreter: str) -> None:
+    name = "hello" if variant == "static" else "cgo"
+
+    assert _interpreter(probes.build(name, variant)) == interpreter
+
+
+def test_arm64_probe_is_aarch64(probes: ProbeBuilder) -> None:
+    header = probes.build("hello", "arm64").read_bytes()[:20]
+
+    # e_machine (ELF gABI, offset 18, little-endian) is 183 for EM_AARCH64.
+    assert int.from_bytes(header[18:20], "little") == 183
+
+
+def test_probe_cache_returns_the_same_binary(probes: ProbeBuilder) -> None:
+    assert probes.build("hello", "static") == probes.build("hello", "static")
+    assert probes.build("hello", "static") != probes.build("hello", "stripped")
