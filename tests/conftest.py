@@ -6,6 +6,7 @@ When a tool is missing these fixtures skip with a clear reason; in CI
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Iterator
 from contextlib import ExitStack
 from pathlib import Path
@@ -16,6 +17,7 @@ import pytest
 from tests.support import InfraError, MissingToolError, in_ci
 from tests.support.engine import DockerEngine, engine_session
 from tests.support.probes import ProbeBuilder
+from tests.support.registry import Registry, registry_session
 
 
 def unavailable(reason: str) -> NoReturn:
@@ -60,3 +62,25 @@ class _SkippingProbeBuilder(ProbeBuilder):
             return super().build(name, variant, tags=tags, ldflags=ldflags)
         except MissingToolError as err:
             unavailable(str(err))
+
+
+def _registry(username: str | None = None, password: str = "") -> Iterator[Registry]:
+    """Run a registry for the session, or skip (fail in CI) when it cannot start."""
+    with ExitStack() as stack:
+        try:
+            running = stack.enter_context(registry_session(username, password))
+        except InfraError as err:
+            unavailable(str(err))
+        yield running
+
+
+@pytest.fixture(scope="session")
+def registry() -> Iterator[Registry]:
+    """A plain-HTTP registry on 127.0.0.1 without authentication."""
+    yield from _registry()
+
+
+@pytest.fixture(scope="session")
+def auth_registry() -> Iterator[Registry]:
+    """A plain-HTTP registry on 127.0.0.1 behind htpasswd (bcrypt) authentication."""
+    yield from _registry("gorc", secrets.token_hex(12))

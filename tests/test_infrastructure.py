@@ -6,9 +6,11 @@ import subprocess
 from pathlib import Path
 
 import pytest
+import requests
 
 from tests.support.engine import EXIT_NOT_FOUND, DockerEngine
 from tests.support.probes import ProbeBuilder
+from tests.support.registry import Registry
 from tests.support.roots import image_from_root
 
 pytestmark = [pytest.mark.engine, pytest.mark.go]
@@ -102,3 +104,48 @@ def test_arm64_probe_is_aarch64(probes: ProbeBuilder) -> None:
 def test_probe_cache_returns_the_same_binary(probes: ProbeBuilder) -> None:
     assert probes.build("hello", "static") == probes.build("hello", "static")
     assert probes.build("hello", "static") != probes.build("hello", "stripped")
+
+
+@pytest.fixture(scope="module")
+def hello_image(engine: DockerEngine, probes: ProbeBuilder, empty_root: Path) -> str:
+    """A FROM scratch image holding the static hello probe as its entrypoint."""
+    return image_from_root(
+        engine,
+        empty_root,
+        "gorc-test/infra-hello:static",
+        files={"/app": probes.build("hello", "static")},
+        entrypoint=["/app"],
+    )
+
+
+@pytest.mark.registry
+def test_push_to_registry_shows_in_catalog(
+    engine: DockerEngine, registry: Registry, hello_image: str
+) -> None:
+    reference = registry.push(engine, hello_image, "infra/hello:v1")
+
+    catalog = requests.get(f"{registry.url}/v2/_catalog", timeout=10)
+    tags = requests.get(f"{registry.url}/v2/infra/hello/tags/list", timeout=10)
+
+    assert reference == f"{registry.host}/infra/hello:v1"
+    assert "infra/hello" in catalog.json()["repositories"]
+    assert tags.json()["tags"] == ["v1"]
+
+
+@pytest.mark.registry
+def test_auth_registry_needs_credentials(
+    engine: DockerEngine, auth_registry: Registry, hello_image: str
+) -> None:
+    assert auth_registry.username is not None and auth_registry.password is not None
+    auth_registry.push(engine, hello_image, "infra/private:v1")
+    credentials = (auth_registry.username, auth_registry.password)
+
+    anonymous = requests.get(f"{auth_registry.url}/v2/_catalog", timeout=10)
+    wrong = requests.get(f"{auth_registry.url}/v2/_catalog", auth=("gorc", "wrong"), timeout=10)
+    known = requests.get(f"{auth_registry.url}/v2/_catalog", auth=credentials, timeout=10)
+
+    assert anonymous.status_code == 401
+    assert "Basic" in anonymous.headers.get("WWW-Authenticate", "")
+    assert wrong.status_code == 401
+    assert known.status_code == 200
+    assert "infra/private" in known.json()["repositories"]
