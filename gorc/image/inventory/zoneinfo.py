@@ -1,0 +1,76 @@
+"""The time zone databases Go's ``time.LoadLocation`` would find in the image.
+
+Go (time/zoneinfo.go, zoneinfo_unix.go) tries ``$ZONEINFO`` first, which may be a
+directory or, unlike anywhere else, an *uncompressed* zip file (the layout of
+``$GOROOT/lib/time/zoneinfo.zip``), then ``/usr/share/zoneinfo/``,
+``/usr/share/lib/zoneinfo/`` and ``/usr/lib/locale/TZ/``. (The GOROOT zip is
+the build machine's path and almost never in an image; it is not looked for.)
+A source counts when it holds ``UTC`` or ``Etc/UTC`` as TZif data.
+"""
+
+from __future__ import annotations
+
+import logging
+import zipfile
+
+from gorc.errors import ImageSourceError
+from gorc.image.fs import FileSystem
+from gorc.image.inventory.record import Recorder
+from gorc.model import ImageSummary
+
+log = logging.getLogger(__name__)
+
+ZONE_DIRS = ("/usr/share/zoneinfo", "/usr/share/lib/zoneinfo", "/usr/lib/locale/TZ")
+_PROBES = ("UTC", "Etc/UTC")
+_TZIF = b"TZif"
+
+
+def collect_zoneinfo(fs: FileSystem, summary: ImageSummary, rec: Recorder) -> tuple[str, ...]:
+    """Zone sources Go would load from, in its order."""
+    found: list[str] = []
+    env = summary.env_value("ZONEINFO")
+    if env:
+        rec.note(f"ZONEINFO={env}: Go reads it as a directory or an uncompressed zip file")
+        if _source_ok(fs, env, rec):
+            found.append(env)
+    found += [d for d in ZONE_DIRS if _dir_ok(fs, d, rec)]
+    return tuple(found)
+
+
+def _source_ok(fs: FileSystem, path: str, rec: Recorder) -> bool:
+    # Go takes a name ending in ".zip" as a zip file (loadTzinfoFromDirOrZip).
+    if path.endswith(".zip"):
+        return fs.is_file(path) and _zip_ok(fs, path, rec)
+    return _dir_ok(fs, path, rec)
+
+
+def _dir_ok(fs: FileSystem, directory: str, rec: Recorder) -> bool:
+    for name in _PROBES:
+        path = f"{directory.rstrip('/')}/{name}"
+        if not fs.is_file(path):
+            continue
+        try:
+            if fs.read(path, len(_TZIF)) == _TZIF:
+                return True
+        except ImageSourceError as err:
+            rec.unknown(path, f"cannot read zone data: {err}")
+    return False
+
+
+def _zip_ok(fs: FileSystem, path: str, rec: Recorder) -> bool:
+    try:
+        with fs.open(path) as stream, zipfile.ZipFile(stream) as archive:
+            for name in _PROBES:
+                try:
+                    info = archive.getinfo(name)
+                except KeyError:
+                    continue
+                if info.compress_type != zipfile.ZIP_STORED:
+                    rec.note(f"{path}: {name} is compressed; Go reads only stored zip entries")
+                    continue
+                with archive.open(info) as entry:
+                    if entry.read(len(_TZIF)) == _TZIF:
+                        return True
+    except (ImageSourceError, zipfile.BadZipFile, OSError, EOFError) as err:
+        rec.unknown(path, f"cannot read zone data zip: {err}")
+    return False
