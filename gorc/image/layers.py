@@ -1,0 +1,324 @@
+"""Layers in: one pass per blob, an index of every entry, a cache keyed by diff_id.
+
+:meth:`LayerStore.load` reads a layer blob once: it hashes the stored bytes,
+inflates them (gzip, zstd or plain, from the first bytes), hashes the
+uncompressed tar, writes it to the cache and indexes its entries on the way.
+The result, a :class:`LayerIndex`, says where each file's bytes are in the
+cached tar, so an analyzer's read is a seek; nothing is ever extracted.
+
+Cache layout (``$GORC_CACHE_DIR``, else ``$XDG_CACHE_HOME/gorc``, else
+``~/.cache/gorc``)::
+
+    layers/sha256/<diff_id hex>/layer.tar   the uncompressed layer
+    layers/sha256/<diff_id hex>/index       marshal'd entries (see _INDEX_VERSION)
+    digests/sha256/<blob digest hex>        the diff_id of a blob already read
+    tmp/                                    work in progress, renamed when complete
+
+A layer directory appears by one atomic rename, so concurrent runs and
+interrupted runs never leave half a layer. The cache is not pruned: remove the
+directory to reclaim space (each layer costs its uncompressed size).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import logging
+import marshal
+import os
+import shutil
+import tempfile
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import BinaryIO
+
+from gorc.errors import LayerError
+from gorc.image.decompress import HashingReader, check_media_type, inflate, short
+from gorc.image.sources.base import LayerBlob
+from gorc.image.tarindex import TarContents, TarEntry, scan
+
+log = logging.getLogger(__name__)
+
+#: Bumped whenever the index layout changes; older indexes are rebuilt.
+_INDEX_VERSION = 1
+
+
+def default_cache_dir() -> Path:
+    """Where gorc caches layers unless told otherwise."""
+    explicit = os.environ.get("GORC_CACHE_DIR")
+    if explicit:
+        return Path(explicit)
+    xdg = os.environ.get("XDG_CACHE_HOME")
+    base = Path(xdg) if xdg else Path.home() / ".cache"
+    return base / "gorc"
+
+
+@dataclass(frozen=True, slots=True)
+class LayerIndex:
+    """What one layer contains and where each file's bytes are in ``tar_path``.
+
+    ``entries`` maps normalized paths to entries (a later duplicate in the tar
+    wins, as on extraction), in tar order; ``whiteouts`` are the paths the layer
+    deletes from lower layers and ``opaque_dirs`` the directories whose lower
+    content it hides (OCI image spec, "Whiteouts").
+    """
+
+    diff_id: str
+    digest: str
+    entries: dict[str, TarEntry]
+    whiteouts: tuple[str, ...]
+    opaque_dirs: tuple[str, ...]
+    tar_path: Path
+    size: int
+
+    def open_data(self, offset: int, size: int) -> BinaryIO:
+        """A seekable stream over ``size`` bytes at ``offset`` of the layer tar."""
+        try:
+            handle = open(self.tar_path, "rb")  # noqa: SIM115 - the stream owns it
+        except OSError as err:
+            raise LayerError(f"cannot read layer {short(self.diff_id)}: {err.strerror}") from err
+        return io.BufferedReader(_Slice(handle, offset, size))
+
+
+class _Slice(io.RawIOBase):
+    """A window ``[start, start + size)`` over an open file, seekable within itself."""
+
+    def __init__(self, handle: BinaryIO, start: int, size: int) -> None:
+        super().__init__()
+        self._handle = handle
+        self._start = start
+        self._size = size
+        self._pos = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def tell(self) -> int:
+        return self._pos
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        base = {io.SEEK_SET: 0, io.SEEK_CUR: self._pos, io.SEEK_END: self._size}[whence]
+        self._pos = max(0, base + offset)
+        return self._pos
+
+    def readinto(self, buffer: bytearray | memoryview) -> int:  # type: ignore[override]
+        count = max(0, min(len(buffer), self._size - self._pos))
+        if not count:
+            return 0
+        self._handle.seek(self._start + self._pos)
+        data = self._handle.read(count)
+        buffer[:len(data)] = data
+        self._pos += len(data)
+        return len(data)
+
+    def close(self) -> None:
+        self._handle.close()
+        super().close()
+
+
+class LayerStore:
+    """Reads layer blobs into :class:`LayerIndex` records, cached by diff_id."""
+
+    def __init__(self, cache_dir: Path | None = None) -> None:
+        self.cache_dir = Path(cache_dir) if cache_dir is not None else default_cache_dir()
+
+    def _layer_dir(self, diff_id: str) -> Path:
+        algorithm, _, hex_digest = diff_id.partition(":")
+        if not hex_digest or not hex_digest.isalnum() or not algorithm.isalnum():
+            raise LayerError(f"cannot use layer {short(diff_id)}: malformed digest")
+        return self.cache_dir / "layers" / algorithm / hex_digest
+
+    def has(self, diff_id: str) -> bool:
+        """True when a complete cached layer with this diff_id exists."""
+        directory = self._layer_dir(diff_id)
+        return (directory / "index").is_file() and (directory / "layer.tar").is_file()
+
+    def load(self, blob: LayerBlob) -> LayerIndex:
+        """The index of ``blob``: from the cache when its diff_id is there, else one pass."""
+        check_media_type(blob.media_type, blob.digest)
+        diff_id = blob.diff_id or self._alias(blob.digest)
+        if diff_id:
+            cached = self._cached(diff_id)
+            if cached is not None:
+                log.debug("layer %s: cache hit", short(diff_id))
+                return replace(cached, digest=blob.digest)
+        return self._read_blob(blob)
+
+    # -- the cache -------------------------------------------------------------
+
+    def _alias_path(self, digest: str) -> Path:
+        algorithm, _, hex_digest = digest.partition(":")
+        return self.cache_dir / "digests" / algorithm / hex_digest
+
+    def _alias(self, digest: str) -> str | None:
+        """The diff_id recorded for a blob digest read before, if any."""
+        if ":" not in digest:
+            return None
+        try:
+            text = self._alias_path(digest).read_text().strip()
+        except (OSError, UnicodeDecodeError):
+            return None
+        return text if text.startswith("sha256:") else None
+
+    def _cached(self, diff_id: str) -> LayerIndex | None:
+        """The cached index for ``diff_id``; a damaged entry is dropped (None)."""
+        if not self.has(diff_id):
+            return None
+        directory = self._layer_dir(diff_id)
+        try:
+            index = _read_index(directory, diff_id)
+        except (OSError, ValueError, EOFError, TypeError) as err:
+            log.warning("dropping damaged cache entry for layer %s: %s", short(diff_id), err)
+            self._discard(directory)
+            return None
+        return index
+
+    def _discard(self, directory: Path) -> None:
+        trash = self._tmp_root() / f"trash-{os.getpid()}-{directory.name}"
+        try:
+            os.rename(directory, trash)
+        except OSError:
+            return  # someone else already moved or replaced it
+        shutil.rmtree(trash, ignore_errors=True)
+
+    def _tmp_root(self) -> Path:
+        root = self.cache_dir / "tmp"
+        try:
+            root.mkdir(parents=True, exist_ok=True)
+        except OSError as err:
+            raise LayerError(f"cannot use cache dir {self.cache_dir}: {err.strerror}") from err
+        return root
+
+    # -- one pass over a blob ----------------------------------------------------
+
+    def _read_blob(self, blob: LayerBlob) -> LayerIndex:
+        work = Path(tempfile.mkdtemp(prefix="layer-", dir=self._tmp_root()))
+        try:
+            contents, diff_id = _index_into(blob, work / "layer.tar")
+            _write_index(work, diff_id, blob.digest, contents)
+            final = self._install(work, diff_id)
+            self._record_alias(blob.digest, diff_id)
+        finally:
+            shutil.rmtree(work, ignore_errors=True)
+        return _make_index(final, diff_id, blob.digest, contents)
+
+    def _install(self, work: Path, diff_id: str) -> Path:
+        """Move a complete layer into place; a concurrent twin that won is kept."""
+        final = self._layer_dir(diff_id)
+        final.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            os.rename(work, final)
+        except OSError:
+            if self.has(diff_id):
+                return final
+            self._discard(final)
+            try:
+                os.rename(work, final)
+            except OSError as err:
+                raise LayerError(f"cannot cache layer {short(diff_id)} in {final}: "
+                                 f"{err.strerror}") from err
+        return final
+
+    def _record_alias(self, digest: str, diff_id: str) -> None:
+        if ":" not in digest or digest == diff_id:
+            return
+        path = self._alias_path(digest)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            partial = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+            partial.write_text(diff_id)
+            os.replace(partial, path)
+        except OSError as err:
+            log.debug("cannot record blob %s: %s", short(digest), err)
+
+
+def _index_into(blob: LayerBlob, tar_path: Path) -> tuple[TarContents, str]:
+    """Read ``blob`` once into ``tar_path``; its contents and verified diff_id."""
+    label = short(blob.digest)
+    diff_hasher = hashlib.sha256()
+    try:
+        with blob.open() as raw, open(tar_path, "wb") as sink:
+            reader = HashingReader(raw, blob.digest)
+            try:
+                contents = scan(_tee(inflate(reader, blob.digest), sink, diff_hasher), label)
+            except LayerError as err:
+                _blame_digest(reader, blob, err)
+                raise
+    except OSError as err:
+        raise LayerError(f"cannot read layer {label}: {err.strerror or err}") from err
+
+    _check_stored(reader, blob)
+    diff_id = f"sha256:{diff_hasher.hexdigest()}"
+    if blob.diff_id and blob.diff_id != diff_id:
+        raise LayerError(f"layer {label}: digest mismatch: uncompressed content is "
+                         f"{diff_id}, the image config says {blob.diff_id}")
+    return contents, diff_id
+
+
+def _tee(chunks: Iterable[bytes], sink: BinaryIO, hasher: hashlib._Hash) -> Iterator[bytes]:
+    for chunk in chunks:
+        sink.write(chunk)
+        hasher.update(chunk)
+        yield chunk
+
+
+def _check_stored(reader: HashingReader, blob: LayerBlob) -> None:
+    """The stored bytes must have the digest (and size) the manifest promised."""
+    label = short(blob.digest)
+    if ":" in blob.digest and reader.digest != blob.digest:
+        raise LayerError(f"layer {label}: digest mismatch: stored content is {reader.digest}")
+    if blob.size is not None and reader.count != blob.size:
+        raise LayerError(f"layer {label}: size mismatch: {reader.count} bytes, "
+                         f"the manifest says {blob.size}")
+
+
+def _blame_digest(reader: HashingReader, blob: LayerBlob, err: LayerError) -> None:
+    """A damaged stream whose digest is also wrong is reported as a digest mismatch.
+
+    The mismatch names the real cause (a corrupt or substituted blob) better than
+    whatever the inflater or tar reader tripped on.
+    """
+    try:
+        reader.drain()
+    except LayerError:
+        return
+    if ":" in blob.digest and reader.digest != blob.digest:
+        raise LayerError(f"layer {short(blob.digest)}: digest mismatch: stored content is "
+                         f"{reader.digest}") from err
+
+
+def _write_index(directory: Path, diff_id: str, digest: str, contents: TarContents) -> None:
+    rows = [tuple(entry) for entry in contents.entries]
+    payload = (_INDEX_VERSION, diff_id, digest, contents.size, rows,
+               contents.whiteouts, contents.opaque_dirs)
+    with open(directory / "index", "wb") as out:
+        marshal.dump(payload, out)
+
+
+def _read_index(directory: Path, diff_id: str) -> LayerIndex:
+    """Load an index written by :func:`_write_index`; ValueError when it does not fit."""
+    data = marshal.loads((directory / "index").read_bytes())
+    version, stored_id, digest, size, rows, whiteouts, opaque = data
+    if version != _INDEX_VERSION or stored_id != diff_id:
+        raise ValueError(f"index version {version} for {stored_id}")
+    tar_size = (directory / "layer.tar").stat().st_size
+    if tar_size != size:
+        raise ValueError(f"layer.tar has {tar_size} bytes, the index says {size}")
+    contents = TarContents([TarEntry._make(row) for row in rows], whiteouts, opaque, size)
+    return _make_index(directory, diff_id, digest, contents)
+
+
+def _make_index(directory: Path, diff_id: str, digest: str, contents: TarContents) -> LayerIndex:
+    return LayerIndex(
+        diff_id=diff_id,
+        digest=digest,
+        entries={entry.path: entry for entry in contents.entries},
+        whiteouts=tuple(contents.whiteouts),
+        opaque_dirs=tuple(contents.opaque_dirs),
+        tar_path=directory / "layer.tar",
+        size=contents.size,
+    )
