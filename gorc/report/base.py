@@ -20,7 +20,6 @@ from gorc.model import (
     Location,
     Need,
     Result,
-    Severity,
     SourceLocation,
     Unknown,
 )
@@ -110,7 +109,3 @@ def describe_location(location: Location | None) -> str:
         return f"{location} (from {location.dockerfile})"
     return str(location)
 
-
-def severity_counts(result: Result) -> dict[Severity, int]:
-    """How many findings of each severity, in severity order."""
-    return {severity: result.count(severity) for severity in Severity}

@@ -39,6 +39,7 @@ from gorc.rules import RULES, Rule
 
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 SARIF_VERSION = "2.1.0"
+# Where users read about gorc; follow the project if its published home moves.
 INFORMATION_URI = "https://github.com/gorc-dev/gorc"
 FINGERPRINT_KEY = "gorcFinding/v1"
 SOURCE_ROOT = "%SRCROOT%"
