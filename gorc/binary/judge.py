@@ -1,0 +1,327 @@
+"""Can one program file start in the image? The checks the kernel and loader make.
+
+Order follows execve(2): the file must be executable; a ``#!`` script hands
+over to its interpreter (binfmt_script, up to 4 levels); an ELF must match the
+machine (binfmt_elf: "exec format error"), its PT_INTERP must open ("no such
+file or directory"), then the loader maps each DT_NEEDED library and checks the
+symbol versions.
+"""
+
+from __future__ import annotations
+
+import logging
+import posixpath
+from dataclasses import dataclass, field
+
+from gorc.binary import advice
+from gorc.binary.buildinfo import read_buildinfo
+from gorc.binary.elf import ElfInfo, ElfType, read_elf
+from gorc.binary.entrypoint import image_path
+from gorc.binary.loader import (
+    LoadReport,
+    MissingLibrary,
+    MissingVersion,
+    binary_family,
+    find_loader,
+    resolve_libraries,
+)
+from gorc.errors import GorcError
+from gorc.image.fs import FileSystem, SymlinkLoopError
+from gorc.model import (
+    BinaryFormat,
+    BinaryReport,
+    Finding,
+    GoBuildInfo,
+    ImageLocation,
+    ImageSummary,
+    LibcFamily,
+    Severity,
+    Unknown,
+)
+from gorc.rules import finding
+
+log = logging.getLogger(__name__)
+
+#: binfmt_script follows at most this many nested interpreters (BINPRM_MAX_RECURSION).
+MAX_INTERPRETER_DEPTH = 4
+#: How much of a script the kernel reads for the "#!" line (BINPRM_BUF_SIZE, Linux 5.1+).
+SHEBANG_LIMIT = 256
+_ARCH_ALIASES = {"x86_64": "amd64", "x86-64": "amd64", "aarch64": "arm64", "armhf": "arm",
+                 "armel": "arm", "armv7l": "arm", "i386": "386", "i686": "386"}
+
+
+def normalize_arch(arch: str | None) -> str | None:
+    """An architecture name in Go's spelling (amd64, arm64, arm, 386...)."""
+    if not arch:
+        return None
+    return _ARCH_ALIASES.get(arch.lower(), arch.lower())
+
+
+@dataclass(frozen=True, slots=True)
+class Judgement:
+    """The report on one program file, with its findings and unknowns."""
+
+    report: BinaryReport
+    findings: tuple[Finding, ...] = ()
+    unknowns: tuple[Unknown, ...] = ()
+
+
+@dataclass(slots=True)
+class Judge:
+    """Judges program files of one image; remembers what it already judged."""
+
+    fs: FileSystem
+    summary: ImageSummary
+    image_name: str
+    image_arch: str | None
+    minimal: bool
+    _seen: dict[tuple[str, bool], Judgement] = field(default_factory=dict)
+
+    def location(self, path: str) -> ImageLocation:
+        """Where ``path`` is in the image, with the layer that wrote it."""
+        try:
+            real = self.fs.resolve(path)
+        except SymlinkLoopError:
+            real = None
+        info = self.fs.lstat(real) if real else None
+        return ImageLocation(self.image_name, path, info.layer if info else None)
+
+    def judge(self, path: str, entrypoint: bool, depth: int = 0) -> Judgement:
+        """Judge the regular file at ``path`` (already located in the image)."""
+        key = (path, entrypoint)
+        if key not in self._seen:
+            self._seen[key] = self._judge(path, entrypoint, depth)
+        return self._seen[key]
+
+    def _judge(self, path: str, entrypoint: bool, depth: int) -> Judgement:
+        info = self.fs.stat(path)
+        what = _subject(path, entrypoint)
+        layer = self.location(path).layer
+        if info is not None and not info.is_executable:
+            problem = finding(
+                "CCG213", f"{what} has no execute bit (mode {info.mode:o}): 'permission denied'",
+                self.location(path), f"chmod +x {path} in the build stage, or COPY --chmod=0755",
+                path=path, mode=f"{info.mode:o}")
+            report = BinaryReport(path, entrypoint, BinaryFormat.OTHER, runnable=False,
+                                  problems=("CCG213",), layer=layer)
+            return Judgement(report, (problem,))
+        try:
+            head = self.fs.read(path, SHEBANG_LIMIT)
+        except GorcError as err:
+            return self._unreadable(path, entrypoint, str(err))
+        if head.startswith(b"\x7fELF"):
+            return _ElfCheck(self, path, entrypoint).run()
+        if head.startswith(b"#!"):
+            return _ScriptCheck(self, path, entrypoint, head, depth).run()
+        problem = finding(
+            "CCG212", f"{what} is neither an ELF binary nor a '#!' script: 'exec format error'",
+            self.location(path), "build the program for Linux (GOOS=linux) or add a '#!' line",
+            path=path)
+        report = BinaryReport(path, entrypoint, BinaryFormat.OTHER, runnable=False,
+                              problems=("CCG212",), layer=layer)
+        return Judgement(report, (problem,))
+
+    def _unreadable(self, path: str, entrypoint: bool, reason: str) -> Judgement:
+        problem = finding("CCG207", f"{_subject(path, entrypoint)} could not be analysed: "
+                          f"{reason}", self.location(path),
+                          "check that the file is complete; rebuild it", path=path)
+        report = BinaryReport(path, entrypoint, BinaryFormat.ELF, runnable=None,
+                              problems=("CCG207",), layer=self.location(path).layer)
+        unknown = Unknown(path, reason, self.location(path))
+        return Judgement(report, (problem,), (unknown,))
+
+
+def _subject(path: str, entrypoint: bool) -> str:
+    return f"the entrypoint {path}" if entrypoint else f"{path} (not the entrypoint)"
+
+
+class _ElfCheck:
+    """The kernel's and the loader's checks on one ELF file."""
+
+    def __init__(self, judge: Judge, path: str, entrypoint: bool) -> None:
+        self.judge = judge
+        self.path = path
+        self.entrypoint = entrypoint
+        self.what = _subject(path, entrypoint)
+        self.findings: list[Finding] = []
+        self.elf: ElfInfo | None = None
+        self.go: GoBuildInfo | None = None
+
+    def run(self) -> Judgement:
+        """Read the ELF, run the checks in the kernel's order, and build the report."""
+        try:
+            with self.judge.fs.open(self.path) as stream:
+                self.elf = read_elf(stream)
+                stream.seek(0)
+                self.go = read_buildinfo(stream)
+        except GorcError as err:
+            return self.judge._unreadable(self.path, self.entrypoint, str(err))
+        runnable = self._check(self.elf)
+        return Judgement(self._report(self.elf, runnable), tuple(self.findings))
+
+    def _report(self, elf: ElfInfo, runnable: bool | None) -> BinaryReport:
+        errors = tuple(dict.fromkeys(f.rule_id for f in self.findings))
+        return BinaryReport(
+            path=self.path, entrypoint=self.entrypoint, format=BinaryFormat.ELF,
+            arch=elf.arch, linkage=elf.linkage, interpreter=elf.interpreter,
+            needed=elf.needed, go=self.go, runnable=runnable, problems=errors,
+            layer=self.judge.location(self.path).layer)
+
+    def _add(self, rule_id: str, message: str, suggestion: str, **evidence: str) -> None:
+        self.findings.append(finding(rule_id, message, self.judge.location(self.path),
+                                     suggestion, None, path=self.path, **evidence))
+
+    def _check(self, elf: ElfInfo) -> bool | None:
+        if elf.upx:
+            self._add("CCG208", f"{self.what} is packed with UPX: its build info, linkage and "
+                      "libraries are hidden until it unpacks itself",
+                      "ship the unpacked binary; -ldflags '-s -w' makes it smaller")
+            return None
+        if elf.elf_type in (ElfType.OTHER, ElfType.SHARED):
+            self._add("CCG212", f"{self.what} is an ELF {elf.elf_type} object, not a program "
+                      "the kernel can start", "point the entrypoint at an executable")
+            return False
+        if not self._arch_ok(elf):
+            return False
+        if elf.interpreter is None:
+            return True
+        return self._check_dynamic(elf, elf.interpreter)
+
+    def _arch_ok(self, elf: ElfInfo) -> bool:
+        image_arch = self.judge.image_arch
+        if image_arch is None or elf.arch == image_arch:
+            return True
+        fix = (f"build with GOARCH={image_arch}" if self.go is not None
+               else f"install the {image_arch} build of the program")
+        self._add("CCG204", f"{self.what} is built for {elf.arch or f'machine {elf.machine}'} "
+                  f"but the image is {image_arch}: 'exec format error'",
+                  f"{fix}, or build the image with --platform linux/{elf.arch}",
+                  binary_arch=elf.arch or str(elf.machine), image_arch=image_arch)
+        return False
+
+    def _check_dynamic(self, elf: ElfInfo, interp: str) -> bool:
+        fs = self.judge.fs
+        loader = find_loader(fs, interp, elf.arch)
+        family = binary_family(elf)
+        if loader is None:
+            self._add("CCG201", f"{self.what} cannot start: its ELF interpreter {interp} is not "
+                      f"in the image (the kernel answers 'no such file or directory'); it is a "
+                      f"{advice.describe_binary(elf, self.go)}",
+                      f"{advice.static_build_fix(elf, self.go)}, or use "
+                      f"{advice.libc_base_hint(family)}", interpreter=interp)
+            return False
+        if family is LibcFamily.GLIBC and loader.family is LibcFamily.MUSL:
+            self._add("CCG211", f"{self.what} is linked against glibc but its interpreter "
+                      f"{interp} is musl's loader ({loader.path}) in this image: glibc-only "
+                      "symbols fail with 'Error relocating ... symbol not found'",
+                      f"{advice.static_build_fix(elf, self.go)}, or build on golang:alpine "
+                      "(musl), or use a glibc base image", interpreter=interp,
+                      loader=loader.path)
+            return False
+        env = dict(self.judge.summary.env)
+        load = resolve_libraries(fs, self.path, elf, env, loader)
+        self._report_load(load, loader.family)
+        if load.ok:
+            self._warn_minimal(elf, loader.family)
+        return load.ok
+
+    def _report_load(self, load: LoadReport, family: LibcFamily | None) -> None:
+        for missing in load.missing:
+            self._missing_library(missing, family)
+        for version in load.missing_versions:
+            self._missing_version(version)
+
+    def _missing_library(self, missing: MissingLibrary, family: LibcFamily | None) -> None:
+        by = "" if missing.needed_by == self.path else f" (needed by {missing.needed_by})"
+        package = advice.debian_package(missing.name)
+        evidence = {"library": missing.name, "needed_by": missing.needed_by,
+                    "searched": ":".join(missing.searched)}
+        if package:
+            evidence["package"] = package
+        self._add("CCG202", f"{self.what} needs {missing.name}{by}, which the loader cannot "
+                  f"find in the image: 'error while loading shared libraries'",
+                  f"{advice.install_hint(missing.name, family)}, or "
+                  f"{advice.static_build_fix(self.elf_or_fail, self.go)}", **evidence)
+
+    @property
+    def elf_or_fail(self) -> ElfInfo:
+        """The ELF read in :meth:`run` (set before any check runs)."""
+        assert self.elf is not None
+        return self.elf
+
+    def _missing_version(self, missing: MissingVersion) -> None:
+        by = "" if missing.needed_by == self.path else f" ({missing.needed_by} does)"
+        defined = f"defines versions only up to {missing.highest}" if missing.highest else \
+            "does not define it"
+        self._add("CCG203", f"{self.what} needs version {missing.version} of {missing.library}"
+                  f"{by}, but the image's {missing.path} {defined}: "
+                  f"'version `{missing.version}' not found'",
+                  advice.newer_libc_hint(missing.version), version=missing.version,
+                  library=missing.path, highest=missing.highest or "",
+                  needed_by=missing.needed_by)
+
+    def _warn_minimal(self, elf: ElfInfo, family: LibcFamily | None) -> None:
+        if self.go is None or not self.judge.minimal:
+            return
+        rule = "CCG022" if family is LibcFamily.GLIBC else "CCG020"
+        libc = "glibc" if family is LibcFamily.GLIBC else "its C library"
+        self._add(rule, f"{self.what} is a dynamically linked Go binary that depends on {libc} "
+                  f"({elf.interpreter}); it runs today, but the image looks minimal (no shell, "
+                  "no package manager), so a base change breaks it",
+                  advice.static_build_fix(elf, self.go), interpreter=elf.interpreter or "")
+
+
+class _ScriptCheck:
+    """A '#!' script: the interpreter (and ``env``'s program) must exist and start."""
+
+    def __init__(self, judge: Judge, path: str, entrypoint: bool, head: bytes,
+                 depth: int) -> None:
+        self.judge = judge
+        self.path = path
+        self.entrypoint = entrypoint
+        self.line = head[2:].split(b"\n", 1)[0].decode("utf-8", "replace").strip()
+        self.depth = depth
+
+    def run(self) -> Judgement:
+        """Locate and judge the interpreter chain, then report on the script."""
+        words = self.line.split(None, 1)
+        interp = words[0] if words else ""
+        findings: list[Finding] = []
+        unknowns: list[Unknown] = []
+        results = [self._judge_program(program, findings, unknowns)
+                   for program in self._programs(interp, words[1] if len(words) > 1 else "")]
+        runnable = False if False in results else None if None in results else True
+        report = BinaryReport(
+            self.path, self.entrypoint, BinaryFormat.SCRIPT, interpreter=interp or None,
+            runnable=runnable, problems=tuple(dict.fromkeys(f.rule_id for f in findings
+                                                           if f.severity is Severity.ERROR)),
+            layer=self.judge.location(self.path).layer)
+        return Judgement(report, tuple(findings), tuple(unknowns))
+
+    def _programs(self, interp: str, arg: str) -> list[tuple[str, str | None]]:
+        """(name, located path) for the interpreter and, for ``env prog``, the program."""
+        where = posixpath.join(self.judge.summary.working_dir or "/", interp)
+        found = where if interp and self.judge.fs.is_file(where) else None
+        programs = [(interp or "(empty '#!' line)", found)]
+        if posixpath.basename(interp) == "env" and arg:
+            name = arg.split()[-1] if arg.startswith("-") else arg.split()[0]
+            programs.append((name, self.judge.fs.which(name, image_path(self.judge.summary))))
+        return programs
+
+    def _judge_program(self, program: tuple[str, str | None], findings: list[Finding],
+                       unknowns: list[Unknown]) -> bool | None:
+        name, found = program
+        if found is None:
+            findings.append(finding(
+                "CCG210", f"{_subject(self.path, self.entrypoint)} is a script for {name}, "
+                f"which is not in the image: 'no such file or directory'",
+                self.judge.location(self.path),
+                f"install {posixpath.basename(name)} in the image, or replace the script "
+                "with the binary it runs", path=self.path, interpreter=name))
+            return False
+        if self.depth >= MAX_INTERPRETER_DEPTH:
+            return None
+        verdict = self.judge.judge(found, False, self.depth + 1)
+        findings.extend(verdict.findings)
+        unknowns.extend(verdict.unknowns)
+        return verdict.report.runnable
