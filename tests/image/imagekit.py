@@ -13,6 +13,8 @@ from typing import Any
 
 import zstandard
 
+from gorc.image.sources.base import OpenedImage
+
 OCI_INDEX = "application/vnd.oci.image.index.v1+json"
 OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
 OCI_CONFIG = "application/vnd.oci.image.config.v1+json"
@@ -175,3 +177,21 @@ def docker_archive(target: Path, images: dict[str, Image], oci_paths: bool = Fal
         members["oci-layout"] = b'{"imageLayoutVersion": "1.0.0"}'
     target.write_bytes(tar_bytes(members))
     return target
+
+
+def read_layers(image: OpenedImage) -> list[bytes]:
+    """The stored bytes of every layer, read through the blob openers."""
+    out = []
+    for blob in image.layers:
+        with blob.open() as stream:
+            out.append(stream.read())
+    return out
+
+
+def check_image(opened: OpenedImage, image: Image) -> None:
+    assert opened.config_digest == digest(image.config())
+    assert [b.diff_id for b in opened.layers] == [digest(la.tar) for la in image.layers]
+    assert read_layers(opened) == [la.stored for la in image.layers]
+    for blob, stored in zip(opened.layers, read_layers(opened), strict=True):
+        assert blob.digest == digest(stored)
+        assert blob.size == len(stored)

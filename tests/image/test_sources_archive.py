@@ -10,13 +10,13 @@ import pytest
 
 from gorc.errors import ImageSourceError, LayerError
 from gorc.image.platform import parse_platform
-from gorc.image.sources.base import OpenedImage
 from gorc.image.sources.docker_archive import DockerArchiveSource
 from gorc.image.sources.oci import OCILayoutSource
 from tests.image.imagekit import (
     Blobs,
     Image,
     Layer,
+    check_image,
     digest,
     docker_archive,
     ref_name,
@@ -26,24 +26,6 @@ from tests.image.imagekit import (
 
 BASE = Layer({"bin/sh": b"#!shell"})
 APP = Layer({"app": b"\x7fELF app"})
-
-
-def read_layers(image: OpenedImage) -> list[bytes]:
-    """The stored bytes of every layer, read through the blob openers."""
-    out = []
-    for blob in image.layers:
-        with blob.open() as stream:
-            out.append(stream.read())
-    return out
-
-
-def check_image(opened: OpenedImage, image: Image) -> None:
-    assert opened.config_digest == digest(image.config())
-    assert [b.diff_id for b in opened.layers] == [digest(la.tar) for la in image.layers]
-    assert read_layers(opened) == [la.stored for la in image.layers]
-    for blob, stored in zip(opened.layers, read_layers(opened), strict=True):
-        assert blob.digest == digest(stored)
-        assert blob.size == len(stored)
 
 
 @pytest.mark.parametrize("oci_paths", [False, True], ids=["classic", "oci-in-save"])
