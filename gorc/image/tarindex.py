@@ -247,7 +247,7 @@ class _Header:
         try:
             stored = _octal(block[148:156])
         except ValueError:
-            raise self._malformed("bad checksum field") from None
+            raise self._malformed("checksum mismatch (not a tar archive?)") from None
         unsigned = sum(block) - sum(block[148:156]) + 8 * 32
         if stored == unsigned:
             return
