@@ -43,10 +43,13 @@ def parse_output_spec(text: str) -> OutputSpec:
     return OutputSpec(fmt, Path(destination))
 
 
-def get_reporter(fmt: OutputFormat, *, color: bool = False) -> Reporter:
+def get_reporter(fmt: OutputFormat, *, color: bool = False,
+                 dockerfile: str | None = None) -> Reporter:
     """The reporter for a format; only text uses ``color``.
 
-    Reporter modules are imported here so that a JSON run never imports rich.
+    ``dockerfile`` is the repository-relative Dockerfile the run analysed, if
+    any: SARIF anchors the results that have no file place there. Reporter
+    modules are imported here so that a JSON run never imports rich.
     """
     if fmt is OutputFormat.TEXT:
         from gorc.report.text import TextReporter
@@ -58,7 +61,7 @@ def get_reporter(fmt: OutputFormat, *, color: bool = False) -> Reporter:
         return JsonReporter()
     from gorc.report.sarif import SarifReporter
 
-    return SarifReporter()
+    return SarifReporter(dockerfile=dockerfile)
 
 
 def color_wanted(stream: TextIO) -> bool:
@@ -82,16 +85,19 @@ def color_wanted(stream: TextIO) -> bool:
         return False
 
 
-def write_reports(result: Result, specs: Sequence[OutputSpec], *, stdout: TextIO) -> None:
+def write_reports(result: Result, specs: Sequence[OutputSpec], *, stdout: TextIO,
+                  dockerfile: str | None = None) -> None:
     """Render and write every requested report, files atomically, the rest to stdout.
 
     Every destination is checked before anything is written, so a bad path does
-    not leave some reports written and others not.
+    not leave some reports written and others not. ``dockerfile`` is passed to
+    :func:`get_reporter`.
     """
     _check_destinations(specs)
     for spec in specs:
         color = spec.path is None and spec.format is OutputFormat.TEXT and color_wanted(stdout)
-        document = get_reporter(spec.format, color=color).render(result)
+        reporter = get_reporter(spec.format, color=color, dockerfile=dockerfile)
+        document = reporter.render(result)
         if spec.path is None:
             stdout.write(document)
             stdout.flush()

@@ -8,11 +8,15 @@ GitHub code scanning reads a subset of it: per run ``tool.driver`` with its
 alert from one run to the next.
 
 Source and Dockerfile findings become physical locations. An image finding
-becomes the Dockerfile line that made its layer when gorc knows it, and a
-logical location ``image:path`` otherwise. Known limitation: GitHub shows no
-result that lacks a physical location, so image findings without a Dockerfile
-line (and findings with no location at all) are in the file but not shown by
-code scanning; the text and JSON reports carry them in full.
+points at the Dockerfile line that made its layer when gorc knows it, and
+carries a logical location ``image:path`` besides. GitHub rejects the whole
+file when a single result lacks a physical location ("locationFromSarifResult:
+expected at least one location", github/codeql-action#2459), so a finding with
+no file place (an image finding without a Dockerfile line, or no location at
+all) is anchored at line 1 of the run's Dockerfile, or of ``Dockerfile`` at the
+repository root when the run had none. Known limitation: such alerts show on
+that line, not on the image path; the logical location and ``properties`` keep
+the real place, and the text and JSON reports give it in full.
 """
 
 from __future__ import annotations
@@ -34,7 +38,7 @@ from gorc.model import (
     SourceLocation,
     Unknown,
 )
-from gorc.report.base import TOOL_NAME, sorted_findings, sorted_unknowns
+from gorc.report.base import TOOL_NAME, describe_location, sorted_findings, sorted_unknowns
 from gorc.rules import RULES, Rule
 
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
@@ -43,6 +47,7 @@ SARIF_VERSION = "2.1.0"
 INFORMATION_URI = "https://github.com/gorc-dev/gorc"
 FINGERPRINT_KEY = "gorcFinding/v1"
 SOURCE_ROOT = "%SRCROOT%"
+DEFAULT_ANCHOR = "Dockerfile"
 
 _LEVELS = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.INFO: "note"}
 # GitHub's "problem.severity" for non-security rules: error, warning or recommendation.
@@ -58,17 +63,20 @@ SarifObject = dict[str, Any]
 class SarifReporter:
     """Renders a result as one SARIF 2.1.0 log with a single run."""
 
-    def __init__(self, *, tool_version: str = __version__) -> None:
+    def __init__(self, *, tool_version: str = __version__, dockerfile: str | None = None) -> None:
         self._tool_version = tool_version
+        self._anchor = SourceLocation(dockerfile or DEFAULT_ANCHOR, 1)
 
     def render(self, result: Result) -> str:
         """The SARIF log for ``result``, ending with a newline."""
-        log = sarif_log(result, tool_version=self._tool_version)
+        log = sarif_log(result, tool_version=self._tool_version, anchor=self._anchor)
         return json.dumps(log, indent=2, ensure_ascii=False) + "\n"
 
 
-def sarif_log(result: Result, *, tool_version: str = __version__) -> SarifObject:
-    """The whole SARIF log as plain JSON values."""
+def sarif_log(result: Result, *, tool_version: str = __version__,
+              anchor: SourceLocation | None = None) -> SarifObject:
+    """The whole SARIF log as plain JSON values; ``anchor`` places unplaced results."""
+    anchor = anchor or SourceLocation(DEFAULT_ANCHOR, 1)
     rules = sorted(RULES.values(), key=lambda rule: rule.id)
     index = {rule.id: position for position, rule in enumerate(rules)}
     run: SarifObject = {
@@ -81,7 +89,7 @@ def sarif_log(result: Result, *, tool_version: str = __version__) -> SarifObject
         }},
         "automationDetails": {"id": f"{TOOL_NAME}/"},
         "invocations": [invocation(result)],
-        "results": [result_object(f, index) for f in sorted_findings(result.findings)],
+        "results": [result_object(f, index, anchor) for f in sorted_findings(result.findings)],
         "properties": {"passed": result.passed, "strict": result.strict},
     }
     return {"$schema": SARIF_SCHEMA, "version": SARIF_VERSION, "runs": [run]}
@@ -161,21 +169,21 @@ def image_name(place: ImageLocation) -> str:
     return f"{place.image}:{place.path}" if place.path else place.image
 
 
-def location_objects(location: Location | None) -> list[SarifObject]:
-    """The ``locations`` of a result: empty, physical, logical, or both."""
-    if location is None:
-        return []
+def location_object(location: Location | None, anchor: SourceLocation) -> SarifObject:
+    """The one ``location`` of a result: always physical, logical too for image places."""
     if isinstance(location, SourceLocation):
-        return [{"physicalLocation": physical_location(location)}]
-    sarif: SarifObject = {}
-    if location.dockerfile is not None:
-        sarif["physicalLocation"] = physical_location(location.dockerfile)
+        return {"physicalLocation": physical_location(location)}
+    if location is None:
+        return {"physicalLocation": physical_location(anchor)}
+    sarif: SarifObject = {
+        "physicalLocation": physical_location(location.dockerfile or anchor),
+    }
     sarif["logicalLocations"] = [{
         "name": location.path or location.image,
         "fullyQualifiedName": image_name(location),
         "kind": "resource",
     }]
-    return [sarif]
+    return sarif
 
 
 def fingerprint(finding: Finding) -> str:
@@ -203,7 +211,8 @@ def _result_properties(finding: Finding) -> SarifObject:
     return properties
 
 
-def result_object(finding: Finding, rule_index: dict[str, int]) -> SarifObject:
+def result_object(finding: Finding, rule_index: dict[str, int],
+                  anchor: SourceLocation) -> SarifObject:
     """One SARIF ``result``; the suggestion is appended to the message."""
     text = finding.message
     if finding.suggestion:
@@ -214,7 +223,7 @@ def result_object(finding: Finding, rule_index: dict[str, int]) -> SarifObject:
     sarif.update({
         "level": _LEVELS[finding.severity],
         "message": {"text": text},
-        "locations": location_objects(finding.location),
+        "locations": [location_object(finding.location, anchor)],
         "partialFingerprints": {FINGERPRINT_KEY: fingerprint(finding)},
         "properties": _result_properties(finding),
     })
@@ -222,12 +231,15 @@ def result_object(finding: Finding, rule_index: dict[str, int]) -> SarifObject:
 
 
 def notification(unknown: Unknown) -> SarifObject:
-    """A ``toolExecutionNotification`` for something gorc could not analyse."""
-    return {
-        "level": "warning",
-        "message": {"text": f"cannot analyse {unknown.what}: {unknown.reason}"},
-        "locations": location_objects(unknown.location),
-    }
+    """A ``toolExecutionNotification`` for something gorc could not analyse.
+
+    The place goes into the message: notifications need no location, and one
+    without a physical location is what GitHub refuses in results.
+    """
+    text = f"cannot analyse {unknown.what}: {unknown.reason}"
+    if unknown.location is not None:
+        text += f" (at {describe_location(unknown.location)})"
+    return {"level": "warning", "message": {"text": text}}
 
 
 def invocation(result: Result) -> SarifObject:

@@ -32,7 +32,8 @@ _PHYSICAL = {
             "startColumn": {"type": "integer", "minimum": 1}}},
     },
 }
-_LOCATION = {"type": "object", "minProperties": 1, "properties": {
+# GitHub refuses the whole file when one result lacks a physical location.
+_LOCATION = {"type": "object", "required": ["physicalLocation"], "properties": {
     "physicalLocation": _PHYSICAL,
     "logicalLocations": {"type": "array", "minItems": 1, "items": {
         "type": "object", "required": ["fullyQualifiedName", "kind"]}},
@@ -73,7 +74,8 @@ REDUCED_SARIF_2_1_0_SCHEMA: dict[str, Any] = {
                     "properties": {
                         "level": {"enum": ["error", "warning", "note", "none"]},
                         "message": _TEXT,
-                        "locations": {"type": "array", "maxItems": 10, "items": _LOCATION},
+                        "locations": {"type": "array", "minItems": 1, "maxItems": 10,
+                                      "items": _LOCATION},
                         "partialFingerprints": {"type": "object", "additionalProperties": {
                             "type": "string"}},
                     }}},
@@ -143,19 +145,32 @@ def test_image_finding_uses_the_dockerfile_line_when_known() -> None:
         "artifactLocation": {"uri": "Dockerfile", "uriBaseId": "%SRCROOT%"},
         "region": {"startLine": 14, "startColumn": 1}}
     assert with_line["logicalLocations"][0]["kind"] == "resource"
-    (logical_only,) = by_rule["CCG202"]["locations"]
-    assert "physicalLocation" not in logical_only
-    assert logical_only["logicalLocations"][0]["fullyQualifiedName"] == (
-        "registry.example.com/shop/api:1.4.2:/app/api")
     assert by_rule["CCG202"]["properties"]["layer"].startswith("sha256:")
 
 
-def test_finding_without_location_or_line() -> None:
-    results = {r["ruleId"]: r for r in results_of(odd_characters())}
-    assert results["CCG209"]["locations"] == []
-    unknown_line = results_of(Result(findings=(
-        finding("CCG033", "m", SourceLocation("Dockerfile")),)))
-    region = unknown_line[0]["locations"][0]["physicalLocation"]["region"]
+def test_unplaced_findings_are_anchored_at_the_dockerfile() -> None:
+    anchored = {"artifactLocation": {"uri": "Dockerfile", "uriBaseId": "%SRCROOT%"},
+                "region": {"startLine": 1}}
+    by_rule = {r["ruleId"]: r for r in results_of(image_audit())}
+    (image_only,) = by_rule["CCG202"]["locations"]
+    assert image_only["physicalLocation"] == anchored
+    assert image_only["logicalLocations"][0]["fullyQualifiedName"] == (
+        "registry.example.com/shop/api:1.4.2:/app/api")
+    (nowhere,) = {r["ruleId"]: r for r in results_of(odd_characters())}["CCG209"]["locations"]
+    assert nowhere == {"physicalLocation": anchored}
+
+
+def test_anchor_follows_the_runs_dockerfile() -> None:
+    log = json.loads(SarifReporter(dockerfile="./deploy/Dockerfile.prod").render(image_audit()))
+    by_rule = {r["ruleId"]: r for r in log["runs"][0]["results"]}
+    place = by_rule["CCG202"]["locations"][0]["physicalLocation"]
+    assert place["artifactLocation"]["uri"] == "deploy/Dockerfile.prod"
+    assert by_rule["CCG201"]["locations"][0]["physicalLocation"]["region"]["startLine"] == 14
+
+
+def test_unknown_line_becomes_line_one() -> None:
+    results = results_of(Result(findings=(finding("CCG033", "m", SourceLocation("Dockerfile")),)))
+    region = results[0]["locations"][0]["physicalLocation"]["region"]
     assert region == {"startLine": 1}
 
 
@@ -197,3 +212,5 @@ def test_unknowns_become_notifications() -> None:
     (note,) = run["invocations"][0]["toolExecutionNotifications"]
     assert note["level"] == "warning"
     assert note["message"]["text"].startswith("cannot analyse /app/plugins/legacy.so: ")
+    assert note["message"]["text"].endswith("(layer sha256:3f3f3f3f3f3f))")
+    assert "locations" not in note
