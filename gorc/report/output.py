@@ -99,11 +99,24 @@ def write_reports(result: Result, specs: Sequence[OutputSpec], *, stdout: TextIO
         reporter = get_reporter(spec.format, color=color, dockerfile=dockerfile)
         document = reporter.render(result)
         if spec.path is None:
-            stdout.write(document)
-            stdout.flush()
+            write_stream(stdout, document)
         else:
             write_atomically(spec.path, document)
             log.info("wrote %s report to %s", spec.format.value, spec.path)
+
+
+def write_stream(stream: TextIO, text: str) -> None:
+    """Write to a stream whose encoding may not hold every character of the report.
+
+    A stdout in the C locale (or a Windows code page) cannot encode the unicode a
+    message may carry; such characters become '?' rather than a crash.
+    """
+    try:
+        stream.write(text)
+    except UnicodeEncodeError:
+        encoding = getattr(stream, "encoding", None) or "utf-8"
+        stream.write(text.encode(encoding, "replace").decode(encoding))
+    stream.flush()
 
 
 def _check_destinations(specs: Sequence[OutputSpec]) -> None:

@@ -24,7 +24,7 @@ from gorc.report import (
 from gorc.report.json_report import JsonReporter
 from gorc.report.sarif import SarifReporter
 from gorc.report.text import TextReporter
-from tests.report.samples import image_audit
+from tests.report.samples import image_audit, odd_characters
 
 _COLOUR_VARIABLES = ("NO_COLOR", "FORCE_COLOR", "TERM")
 
@@ -198,6 +198,14 @@ def test_failed_rename_leaves_no_temporary_file(monkeypatch: pytest.MonkeyPatch,
         write_reports(image_audit(), [OutputSpec(OutputFormat.JSON, tmp_path / "r.json")],
                       stdout=io.StringIO())
     assert list(tmp_path.iterdir()) == []
+
+
+def test_stdout_that_cannot_encode_unicode() -> None:
+    raw = io.BytesIO()
+    stdout = io.TextIOWrapper(raw, encoding="ascii")
+    write_reports(odd_characters(), [OutputSpec(OutputFormat.JSON)], stdout=stdout)
+    text = raw.getvalue().decode("ascii")
+    assert '"image": "?n?c?d?/?mage:v1"' in text
 
 
 def test_json_report_does_not_import_rich() -> None:
