@@ -36,6 +36,7 @@ class DockerArchiveSource(ImageSource):
         self.path, self.selector = path, selector
         self.where = f"docker-archive:{path}" + (f":{selector}" if selector else "")
         self._store: TarStore | None = None
+        self.config_bytes: bytes | None = None
 
     def open(self) -> OpenedImage:
         """See :meth:`ImageSource.open`."""
@@ -48,7 +49,7 @@ class DockerArchiveSource(ImageSource):
             )
         entry = self._select(_manifest_entries(store, self.where))
         config_path = _string(entry.get("Config"), "Config", self.where)
-        data = store.read(config_path, MAX_CONFIG_SIZE)
+        data = self.config_bytes = store.read(config_path, MAX_CONFIG_SIZE)
         config_digest = _check_config_digest(config_path, data, self.where)
         config = parse_config(data, self.where)
         layers = self._layers(entry, diff_ids(config))
