@@ -13,7 +13,7 @@ from gorc.binary.upx import looks_packed
 from gorc.errors import BinaryError
 from gorc.model import Linkage
 from tests.binary import craft
-from tests.binary.truth import ReadelfFacts, hello_for, readelf
+from tests.binary.truth import ReadelfFacts, c_static_pie, go_pie, hello_for, readelf
 from tests.support.probes import ProbeBuilder
 
 PROBE_BUILDS = [
@@ -79,6 +79,7 @@ def test_probe_matches_readelf(probes: ProbeBuilder, name: str, variant: str) ->
         assert info.elf_type is ElfType.EXEC
 
 
+@pytest.mark.go
 def test_musl_interpreter(probes: ProbeBuilder) -> None:
     assert _read(probes.build("cgo", "cgo-musl")).interpreter == "/lib/ld-musl-x86_64.so.1"
 
@@ -237,3 +238,17 @@ def test_crafted_without_dynamic_is_static() -> None:
     assert info.elf_type is ElfType.EXEC
     assert info.stripped  # no .symtab
     assert (info.needed, info.version_needs, info.version_defs) == ((), (), ())
+
+
+def test_static_pie_from_gcc() -> None:
+    info = assert_matches_readelf(c_static_pie())
+    assert info.elf_type is ElfType.STATIC_PIE
+    assert info.linkage is Linkage.STATIC
+    assert not info.has_go_buildinfo
+
+
+@pytest.mark.go
+def test_go_pie() -> None:
+    info = assert_matches_readelf(go_pie())
+    assert info.elf_type is ElfType.PIE
+    assert info.interpreter == "/lib64/ld-linux-x86-64.so.2"

@@ -244,3 +244,26 @@ def with_dependency() -> Path:
     }
     flags = ("-tags=netgo,osusergo", "-ldflags=-s -X 'main.note=a b\"c' -X 'main.tab=x\ty'")
     return go_build("app", files, {}, flags)
+
+
+def c_static_pie() -> Path:
+    """A C program linked with ``gcc -static-pie``: ET_DYN, DF_1_PIE, no PT_INTERP."""
+    gcc = require("gcc")
+    source = "int main(void) { return 0; }\n"
+    target = cache_dir() / "binary-tests" / f"static-pie-{hash_inputs([source, gcc])}" / "a"
+    if not target.is_file():
+        target.parent.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryDirectory(dir=target.parent) as tmp:
+            (Path(tmp) / "a.c").write_text(source)
+            done = subprocess.run([gcc, "-static-pie", "-o", "a", "a.c"], cwd=tmp,
+                                  capture_output=True, check=False)
+            if done.returncode != 0:
+                pytest.skip("gcc cannot link a static PIE here (no static libc)")
+            os.replace(Path(tmp) / "a", target)
+    return target
+
+
+def go_pie() -> Path:
+    """The hello program built with -buildmode=pie (CGO_ENABLED=0)."""
+    files = {"main/go.mod": "module example.com/hello\n\ngo 1.19\n", "main/main.go": HELLO}
+    return go_build("hello-pie", files, {}, ("-buildmode=pie",))
