@@ -48,13 +48,14 @@ def get_reporter(fmt: OutputFormat, *, color: bool = False,
     """The reporter for a format; only text uses ``color``.
 
     ``dockerfile`` is the repository-relative Dockerfile the run analysed, if
-    any: SARIF anchors the results that have no file place there. Reporter
+    any: the text header names it and SARIF anchors the results that have no
+    file place there. Reporter
     modules are imported here so that a JSON run never imports rich.
     """
     if fmt is OutputFormat.TEXT:
         from gorc.report.text import TextReporter
 
-        return TextReporter(color=color)
+        return TextReporter(color=color, dockerfile=dockerfile)
     if fmt is OutputFormat.JSON:
         from gorc.report.json_report import JsonReporter
 

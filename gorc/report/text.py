@@ -53,13 +53,32 @@ _SEVERITY_STYLES = {Severity.ERROR: "bold red", Severity.WARNING: "bold yellow",
                     Severity.INFO: "cyan"}
 _CATEGORY_ORDER = {category: index for index, category in enumerate(Category)}
 
+# Control characters (C0 but newline, DEL, C1) and bidirectional overrides are
+# shown escaped: an image path or a message may hold an ESC sequence or a
+# right-to-left override that would recolour or reorder a terminal or CI log.
+_BIDI = [*range(0x202A, 0x202F), *range(0x2066, 0x206A)]
+_UNSAFE = {code: f"\\x{code:02x}" for code in [*range(0x20), *range(0x7F, 0xA0)]
+           if code != 0x0A}
+_UNSAFE.update({code: f"\\u{code:04x}" for code in _BIDI})
+_UNSAFE_IN_LINE = {**_UNSAFE, 0x0A: "\\x0a"}
+
+
+def safe(text: str, *, one_line: bool = False) -> str:
+    """``text`` with terminal control characters escaped (``\\x1b``).
+
+    ``one_line`` escapes newlines too, for paths and locations.
+    """
+    return text.translate(_UNSAFE_IN_LINE if one_line else _UNSAFE)
+
 
 class TextReporter:
     """Renders a result for people: a terminal or a CI log."""
 
-    def __init__(self, *, color: bool = False, width: int = DEFAULT_WIDTH) -> None:
+    def __init__(self, *, color: bool = False, width: int = DEFAULT_WIDTH,
+                 dockerfile: str | None = None) -> None:
         self._color = color
         self._width = width
+        self._dockerfile = dockerfile
 
     def render(self, result: Result) -> str:
         """The text report for ``result``, ending with a newline."""
@@ -69,15 +88,15 @@ class TextReporter:
             color_system="standard" if self._color else None, width=self._width,
             highlight=False, emoji=False, markup=False, legacy_windows=False,
         )
-        for block in _blocks(result):
+        for block in _blocks(result, self._dockerfile):
             console.print(block)
             console.print()
         lines = [line.rstrip() for line in buffer.getvalue().splitlines()]
         return "\n".join(lines).rstrip("\n") + "\n"
 
 
-def _blocks(result: Result) -> list[RenderableType]:
-    blocks: list[RenderableType] = [_header(result)]
+def _blocks(result: Result, dockerfile: str | None) -> list[RenderableType]:
+    blocks: list[RenderableType] = [_header(result, dockerfile)]
     blocks.extend(_finding_groups(result.findings))
     if result.binaries:
         blocks.append(_binaries_table(result.binaries))
@@ -87,23 +106,26 @@ def _blocks(result: Result) -> list[RenderableType]:
     return blocks
 
 
-def _header(result: Result) -> RenderableType:
+def _header(result: Result, dockerfile: str | None) -> RenderableType:
     if result.image is None:
-        return _source_header(result)
+        title = Text.assemble(("gorc", "bold"), ": source and Dockerfile analysis (no image)")
+        rows = []
+    else:
+        title = Text.assemble(("gorc", "bold"), ": image audit")
+        rows = _image_rows(result.image)
+    if dockerfile:
+        rows.append(("  dockerfile", dockerfile))
+    if result.provides is not None and result.provides.source is ProvidesSource.PROFILE:
+        rows.append(("  capabilities", "from the base image's profile"))
+    if not rows:
+        return title
+
     grid = Table.grid(padding=(0, 2))
     grid.add_column(no_wrap=True)
     grid.add_column(overflow="fold")
-    title = Text.assemble(("gorc", "bold"), ": image audit")
-    for label, value in _image_rows(result.image):
-        grid.add_row(label, value)
+    for label, value in rows:
+        grid.add_row(label, safe(value, one_line=True))
     return Group(title, grid)
-
-
-def _source_header(result: Result) -> RenderableType:
-    title = Text.assemble(("gorc", "bold"), ": source and Dockerfile analysis (no image)")
-    if result.provides is not None and result.provides.source is ProvidesSource.PROFILE:
-        return Group(title, Text("  capabilities come from the base image's profile"))
-    return title
 
 
 def _exec_form(args: tuple[str, ...] | None) -> str:
@@ -145,17 +167,17 @@ def _finding_group(category: Category, findings: list[Finding]) -> RenderableTyp
     for finding in findings:
         grid.add_row(Text(_SEVERITY_LABELS[finding.severity],
                           style=_SEVERITY_STYLES[finding.severity]),
-                     Text(finding.rule_id, style="bold"), _finding_body(finding))
+                     Text(safe(finding.rule_id), style="bold"), _finding_body(finding))
     return Group(title, grid)
 
 
 def _finding_body(finding: Finding) -> Text:
-    body = Text(finding.message)
+    body = Text(safe(finding.message))
     where = describe_location(finding.location)
     if where:
-        body.append("\nat ", style="dim").append(where, style="dim")
+        body.append("\nat ", style="dim").append(safe(where, one_line=True), style="dim")
     if finding.suggestion:
-        body.append("\nfix: ", style="green").append(finding.suggestion)
+        body.append("\nfix: ", style="green").append(safe(finding.suggestion))
     return body
 
 
@@ -173,8 +195,8 @@ def _binaries_table(binaries: tuple[BinaryReport, ...]) -> RenderableType:
     for binary in sorted_binaries(binaries):
         path = binary.path + (" (entrypoint)" if binary.entrypoint else "")
         linkage = binary.linkage.value if binary.linkage else binary.format.value
-        table.add_row(path, binary.arch or "?", linkage,
-                      binary.go.go_version if binary.go else "-",
+        table.add_row(safe(path, one_line=True), safe(binary.arch or "?", one_line=True), linkage,
+                      safe(binary.go.go_version) if binary.go else "-",
                       _yes_no(binary.runnable), ", ".join(sorted(binary.problems)) or "-")
     return table
 
@@ -185,10 +207,10 @@ def _unknowns(result: Result) -> RenderableType:
     grid.add_column(no_wrap=True)
     grid.add_column(overflow="fold")
     for unknown in sorted_unknowns(result.unknowns):
-        body = Text(f"{unknown.what}: {unknown.reason}")
+        body = Text(safe(f"{unknown.what}: {unknown.reason}"))
         where = describe_location(unknown.location)
         if where:
-            body.append(f"\nat {where}", style="dim")
+            body.append("\nat " + safe(where, one_line=True), style="dim")
         grid.add_row("-", body)
     return Group(title, grid)
 

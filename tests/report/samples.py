@@ -214,3 +214,9 @@ SAMPLES: dict[str, Callable[[], Result]] = {
     "strict_failure": strict_failure,
     "odd_characters": odd_characters,
 }
+
+# The Dockerfile each run analysed (the CLI's --dockerfile), where there was one.
+SAMPLE_DOCKERFILES: dict[str, str] = {
+    "image_audit": "Dockerfile",
+    "source_analysis": "Dockerfile",
+}

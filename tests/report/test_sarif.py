@@ -17,7 +17,13 @@ from gorc.report.sarif import (
 )
 from gorc.rules import RULES, finding
 from tests.report.golden_files import GOLDEN_TOOL_VERSION, assert_golden
-from tests.report.samples import SAMPLES, image_audit, odd_characters, source_analysis
+from tests.report.samples import (
+    SAMPLE_DOCKERFILES,
+    SAMPLES,
+    image_audit,
+    odd_characters,
+    source_analysis,
+)
 
 _TEXT = {"type": "object", "required": ["text"], "properties": {"text": {"type": "string"}}}
 _PHYSICAL = {
@@ -99,7 +105,9 @@ def results_of(result: Result) -> list[dict[str, Any]]:
 
 @pytest.mark.parametrize("name", sorted(SAMPLES))
 def test_golden(name: str) -> None:
-    text = SarifReporter(tool_version=GOLDEN_TOOL_VERSION).render(SAMPLES[name]())
+    reporter = SarifReporter(tool_version=GOLDEN_TOOL_VERSION,
+                             dockerfile=SAMPLE_DOCKERFILES.get(name))
+    text = reporter.render(SAMPLES[name]())
     assert_golden(f"{name}.sarif", text)
 
 

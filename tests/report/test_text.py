@@ -7,17 +7,25 @@ import re
 import pytest
 from rich.cells import cell_len
 
-from gorc.model import Category, Result
+from gorc.model import Category, ImageLocation, Result
 from gorc.report.text import CATEGORY_TITLES, TextReporter
+from gorc.rules import finding
 from tests.report.golden_files import assert_golden
-from tests.report.samples import SAMPLES, image_audit, odd_characters, strict_failure
+from tests.report.samples import (
+    SAMPLE_DOCKERFILES,
+    SAMPLES,
+    image_audit,
+    odd_characters,
+    strict_failure,
+)
 
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
 
 
 @pytest.mark.parametrize("name", sorted(SAMPLES))
 def test_golden(name: str) -> None:
-    assert_golden(f"{name}.txt", TextReporter().render(SAMPLES[name]()))
+    reporter = TextReporter(dockerfile=SAMPLE_DOCKERFILES.get(name))
+    assert_golden(f"{name}.txt", reporter.render(SAMPLES[name]()))
 
 
 @pytest.mark.parametrize("name", sorted(SAMPLES))
@@ -68,6 +76,20 @@ def test_empty_result() -> None:
     assert "No findings." in text
     assert "Summary: 0 findings (0 errors, 0 warnings, 0 info); PASSED" in text
     assert "Binaries" not in text
+
+
+def test_header_names_the_dockerfile() -> None:
+    text = TextReporter(dockerfile="deploy/Dockerfile").render(strict_failure())
+    assert "  dockerfile  deploy/Dockerfile" in text.splitlines()[:10]
+
+
+def test_control_characters_are_escaped() -> None:
+    result = Result(findings=(finding(
+        "CCG200", "bad \x1b[31mred\x1b[0m\r \u202eevil", ImageLocation("img", "/x\ny")),))
+    text = TextReporter().render(result)
+    assert "\x1b" not in text and "\r" not in text and "\u202e" not in text
+    assert "bad \\x1b[31mred\\x1b[0m\\x0d \\u202eevil" in text
+    assert "at img:/x\\x0ay" in text
 
 
 def test_every_category_has_a_title() -> None:
