@@ -1,0 +1,152 @@
+"""The runnable matrix: real binaries on real bases, run on the engine, judged by gorc.
+
+Every cell builds an image FROM scratch holding a base root and one binary at
+/app (ENTRYPOINT ["/app"]), runs it for real, reads what the kernel and the
+loader printed, and checks that gorc's verdict on the same root and binary
+agrees: same ``runnable``, and the observed cause among the entrypoint's
+problems. Built to grow: add a binary to :data:`BINARIES` or a base to
+:data:`BASES`.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO
+
+import pytest
+
+from gorc.binary.verdict import judge_image
+from gorc.image.fs import DirFileSystem, FileInfo, FileType, normalize
+from gorc.model import ImageSummary
+from tests.support import MissingToolError
+from tests.support.elfpatch import newer_glibc_binary
+from tests.support.engine import DockerEngine
+from tests.support.images import image_from_root
+from tests.support.probes import ProbeBuilder
+from tests.support.roots import RootBuilder
+
+pytestmark = [pytest.mark.engine, pytest.mark.slow]
+
+#: A real Debian Go binary that needs more than libc (libgpgme, libdevmapper).
+DEBIAN_GO_BINARY = Path("/usr/bin/skopeo")
+
+
+def _debian_go_binary(_: ProbeBuilder) -> Path:
+    if not DEBIAN_GO_BINARY.is_file():
+        raise MissingToolError("skopeo is not installed (apt-get install skopeo)")
+    return DEBIAN_GO_BINARY
+
+
+def _newer_glibc(_: ProbeBuilder) -> Path:
+    return newer_glibc_binary("GLIBC_2.99")
+
+
+BINARIES: dict[str, Callable[[ProbeBuilder], Path]] = {
+    "static": lambda probes: probes.build("hello", "static"),
+    "cgo-glibc": lambda probes: probes.build("cgo", "cgo-glibc"),
+    "cgo-musl": lambda probes: probes.build("cgo", "cgo-musl"),
+    "arm64": lambda probes: probes.build("hello", "arm64"),
+    "debian-skopeo": _debian_go_binary,
+    "newer-glibc": _newer_glibc,
+}
+BASES = ("scratch", "distroless-static", "glibc", "musl-busybox", "debian")
+
+# What the kernel and the loaders print, most specific first (DOMAIN.md, section 1).
+_SYMPTOMS = (
+    (re.compile(r"version `[^']+' not found"), "CCG203"),
+    (re.compile(r"error while loading shared libraries|Error loading shared library"), "CCG202"),
+    (re.compile(r"Error relocating|symbol not found"), "CCG211"),
+    (re.compile(r"exec format error"), "CCG204"),
+    (re.compile(r"no such file or directory", re.IGNORECASE), "CCG201"),
+)
+
+
+@dataclass(frozen=True)
+class Observed:
+    """What really happened when the cell's image was run."""
+
+    runnable: bool
+    cause: str | None
+    output: str
+
+
+def classify(exit_code: int, output: str) -> Observed:
+    """Turn a container's exit code and output into (runnable, rule id of the cause)."""
+    if exit_code == 0:
+        return Observed(True, None, output)
+    for pattern, rule in _SYMPTOMS:
+        if pattern.search(output):
+            return Observed(False, rule, output)
+    return Observed(False, None, output)
+
+
+class RootWithApp(DirFileSystem):
+    """A root directory with one extra host file at /app, as the cell's image holds it."""
+
+    def __init__(self, root: Path, app: Path) -> None:
+        super().__init__(root)
+        self.app = app.resolve()
+
+    def lstat(self, path: str) -> FileInfo | None:
+        """/app is the host binary; everything else comes from the root."""
+        if normalize(path) == "/app":
+            st = os.stat(self.app)
+            return FileInfo("/app", FileType.FILE, st.st_mode & 0o7777, st.st_size)
+        return super().lstat(path)
+
+    def listdir(self, path: str) -> list[str]:
+        """The root's names, plus ``app`` at the top."""
+        names = super().listdir(path)
+        if self.resolve(path) == "/" and "app" not in names:
+            names = sorted([*names, "app"])
+        return names
+
+    def _open_file(self, info: FileInfo) -> BinaryIO:
+        if info.path == "/app":
+            return open(self.app, "rb")
+        return super()._open_file(info)
+
+
+def summary_of(engine: DockerEngine, tag: str) -> ImageSummary:
+    """The run-time config of a built image, as the engine reports it."""
+    attrs = engine.client().images.get(tag).attrs
+    config = attrs.get("Config") or {}
+    env = tuple(tuple(e.split("=", 1)) for e in config.get("Env") or [] if "=" in e)
+    entrypoint = config.get("Entrypoint")
+    cmd = config.get("Cmd")
+    return ImageSummary(
+        reference=tag,
+        os=attrs.get("Os"),
+        architecture=attrs.get("Architecture"),
+        entrypoint=tuple(entrypoint) if entrypoint else None,
+        cmd=tuple(cmd) if cmd else None,
+        env=env,  # type: ignore[arg-type]
+        working_dir=config.get("WorkingDir") or None,
+    )
+
+
+@pytest.mark.parametrize("base", BASES)
+@pytest.mark.parametrize("binary", sorted(BINARIES))
+def test_verdict_agrees_with_the_engine(
+    engine: DockerEngine, roots: RootBuilder, probes: ProbeBuilder, binary: str, base: str
+) -> None:
+    """gorc's runnable verdict and cause match what really happens on the engine."""
+    app = BINARIES[binary](probes)
+    root = roots.build(base)
+    tag = image_from_root(engine, root, f"gorc-matrix/{base}:{binary}", files={"/app": app},
+                          entrypoint=["/app"])
+    run = engine.run(tag, timeout=120)
+    observed = classify(run.exit_code, run.output)
+    assert observed.runnable or observed.cause, f"unclassified failure: {run.output!r}"
+
+    verdict = judge_image(RootWithApp(root, app), summary_of(engine, tag), tag)
+    app_report = next(r for r in verdict.binaries if r.entrypoint)
+    context = f"engine said {run.exit_code}: {run.output[:300]!r}; gorc: {app_report}"
+    assert app_report.path == "/app", context
+    assert app_report.runnable is observed.runnable, context
+    if observed.cause is not None:
+        assert observed.cause in app_report.problems, context
