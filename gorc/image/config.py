@@ -22,7 +22,11 @@ log = logging.getLogger(__name__)
 MAX_CONFIG_SIZE = 8 * 1024 * 1024
 
 _NOP = re.compile(r"^/bin/sh -c #\(nop\)\s*")
-_SHELL_RUN = re.compile(r"^(?:\|\d+(?: \S+=\S*)* )?/bin/sh -c ")
+_BUILD_ARGS = re.compile(r"^\|\d+(?: \S+=\S*)* ")
+_KEYWORD = re.compile(
+    r"^(?:RUN|COPY|ADD|ENV|ARG|CMD|ENTRYPOINT|USER|WORKDIR|LABEL|EXPOSE|VOLUME|SHELL|"
+    r"HEALTHCHECK|STOPSIGNAL|ONBUILD|MAINTAINER)\b"
+)
 
 
 def parse_config(data: bytes, where: str) -> Mapping[str, Any]:
@@ -98,15 +102,17 @@ def instruction(created_by: str) -> str:
     """A history ``created_by`` line as the Dockerfile instruction a user wrote.
 
     The classic builder records ``/bin/sh -c #(nop) COPY ...`` for metadata and
-    copies and ``[|N ARG=V ...] /bin/sh -c CMD`` for RUN; BuildKit records the
-    instruction itself with a ``# buildkit`` suffix.
+    copies, and for RUN the command itself (``/bin/sh -c CMD`` for the shell
+    form), after ``|N ARG=V ...`` when build args were in scope; BuildKit,
+    buildah and kaniko record the instruction itself (BuildKit adds ``# buildkit``).
     """
     text = created_by.strip().removesuffix("# buildkit").strip()
     if _NOP.match(text):
         return _NOP.sub("", text).strip()
-    if _SHELL_RUN.match(text):
-        return "RUN " + _SHELL_RUN.sub("", text).strip()
-    return text
+    text = _BUILD_ARGS.sub("", text)
+    if _KEYWORD.match(text):
+        return text
+    return "RUN " + text.removeprefix("/bin/sh -c ").strip()
 
 
 def _string(value: object) -> str | None:

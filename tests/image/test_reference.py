@@ -154,4 +154,7 @@ def test_layer_commands() -> None:
         "sha256:2": "RUN apt-get install -y curl",
     }
     assert instruction("COPY app /app # buildkit") == "COPY app /app"
+    assert instruction("RUN /bin/sh -c make # buildkit") == "RUN /bin/sh -c make"
+    assert instruction("|1 V=x /bin/busybox rm /a") == "RUN /bin/busybox rm /a"
+    assert instruction("/bin/sh -c make") == "RUN make"
     assert layer_commands({"rootfs": {"diff_ids": ["sha256:1"]}, "history": []}) == {}
