@@ -18,6 +18,7 @@ from tests.support import InfraError, MissingToolError, in_ci
 from tests.support.engine import DockerEngine, engine_session
 from tests.support.probes import ProbeBuilder
 from tests.support.registry import Registry, registry_session
+from tests.support.roots import RootBuilder
 
 
 def unavailable(reason: str) -> NoReturn:
@@ -84,3 +85,20 @@ def registry() -> Iterator[Registry]:
 def auth_registry() -> Iterator[Registry]:
     """A plain-HTTP registry on 127.0.0.1 behind htpasswd (bcrypt) authentication."""
     yield from _registry("gorc", secrets.token_hex(12))
+
+
+class _SkippingRootBuilder(RootBuilder):
+    """A root builder whose missing tools skip the test (fail it in CI)."""
+
+    def build(self, kind: str) -> Path:
+        """Build like :meth:`RootBuilder.build`; a missing tool skips instead of erroring."""
+        try:
+            return super().build(kind)
+        except MissingToolError as err:
+            unavailable(str(err))
+
+
+@pytest.fixture(scope="session")
+def roots() -> RootBuilder:
+    """Builds root directories shaped like base images (scratch, distroless-static, ...)."""
+    return _SkippingRootBuilder()

@@ -93,7 +93,7 @@ class DockerEngine:
         """
         client = self.client()
         container = client.containers.create(
-            image, command=command, entrypoint=entrypoint, network_disabled=True
+            image, command=command, entrypoint=entrypoint, network_mode="none"
         )
         try:
             return _start_and_wait(container, timeout)

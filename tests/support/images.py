@@ -1,9 +1,8 @@
-"""Root filesystems for test images, and images built FROM scratch out of them.
+"""Images built FROM scratch out of a root directory, on the real engine.
 
-:func:`image_from_root` turns a root directory (plus extra files) into an image
-on the real engine. Its build context is a tar written by :mod:`tarfile`, so
-symlinks stay symlinks and modes (``/tmp`` 1777) survive the classic builder's
-``COPY``.
+:func:`image_from_root` turns a root directory (plus extra files) into an image.
+Its build context is a tar written by :mod:`tarfile`, so symlinks stay symlinks
+and modes (``/tmp`` 1777) survive the classic builder's ``COPY``.
 """
 
 from __future__ import annotations
@@ -25,6 +24,7 @@ from tests.support.engine import DockerEngine
 log = logging.getLogger(__name__)
 
 KEY_LABEL = "gorc.test.context-key"
+ROOT_IMAGE = "gorc-test-root"
 
 
 def image_from_root(
@@ -37,30 +37,39 @@ def image_from_root(
 ) -> str:
     """Build an image FROM scratch holding ``root`` plus ``files`` and return ``tag``.
 
-    ``files`` maps a destination path in the image to a host file. The image is
-    rebuilt only when the root, the files or the settings changed since ``tag``
-    was last built (a label on the image records a hash of them).
+    ``files`` maps a destination path in the image to a host file. The image has
+    one layer for the root and one per extra file. The root's layer is built once
+    as an image of its own (``gorc-test-root:KEY``) and reused, so a large root
+    is sent to the engine once, not once per test image. ``tag`` is rebuilt only
+    when the root, the files or the settings changed (a label records their hash).
     """
     extra = sorted((files or {}).items())
-    dockerfile = _dockerfile(root, [dest for dest, _ in extra], entrypoint, env or {})
-    key = hash_inputs([dockerfile, *_root_stamp(root), *_files_stamp(extra)])
-    if _built_with(engine, tag, key):
-        return tag
-    with tempfile.TemporaryFile(dir=_scratch_dir()) as context:
-        _write_context(context, root, extra, f"{dockerfile}LABEL {KEY_LABEL}={key}\n")
-        context.seek(0)
-        _build_from_tar(engine, context, tag)
+    base = _root_image(engine, root)
+    dockerfile = _dockerfile(base, [dest for dest, _ in extra], entrypoint, env or {})
+    key = hash_inputs([dockerfile, *_files_stamp(extra)])
+    if not _built_with(engine, tag, key):
+        _build(engine, tag, f"{dockerfile}LABEL {KEY_LABEL}={key}\n", None, extra)
+    return tag
+
+
+def _root_image(engine: DockerEngine, root: Path) -> str:
+    """Return an image holding just ``root`` (``scratch`` for an empty root), built once."""
+    if not any(root.iterdir()):
+        return "scratch"
+    key = hash_inputs(_root_stamp(root))
+    tag = f"{ROOT_IMAGE}:{key}"
+    if not _built_with(engine, tag, key):
+        dockerfile = f"FROM scratch\nCOPY rootfs/ /\nLABEL {KEY_LABEL}={key}\n"
+        _build(engine, tag, dockerfile, root, [])
     return tag
 
 
 def _dockerfile(
-    root: Path, dests: list[str], entrypoint: list[str] | None, env: dict[str, str]
+    base: str, dests: list[str], entrypoint: list[str] | None, env: dict[str, str]
 ) -> str:
-    """Return the Dockerfile text: the root, then each extra file, then the config."""
-    lines = ["FROM scratch"]
-    if any(root.iterdir()):
-        lines.append("COPY rootfs/ /")
-    lines += [f"COPY files/{index} {json.dumps(dest)}" for index, dest in enumerate(dests)]
+    """Return the Dockerfile text: the root's image, each extra file, then the config."""
+    lines = [f"FROM {base}"]
+    lines += [f"COPY {json.dumps([f'files/{i}', dest])}" for i, dest in enumerate(dests)]
     lines += [f"ENV {name}={json.dumps(value)}" for name, value in sorted(env.items())]
     if entrypoint is not None:
         lines.append(f"ENTRYPOINT {json.dumps(entrypoint)}")
@@ -76,6 +85,20 @@ def _root_stamp(root: Path) -> list[str]:
             info = os.lstat(os.path.join(dirpath, name))
             stamp.append(f"{dirpath}/{name} {info.st_mode} {info.st_size} {info.st_mtime_ns}")
     return stamp
+
+
+def _build(
+    engine: DockerEngine,
+    tag: str,
+    dockerfile: str,
+    root: Path | None,
+    files: list[tuple[str, Path]],
+) -> None:
+    """Spool a tar build context (Dockerfile, ``rootfs/``, ``files/N``) and build it."""
+    with tempfile.TemporaryFile(dir=_scratch_dir()) as context:
+        _write_context(context, root, files, dockerfile)
+        context.seek(0)
+        _build_from_tar(engine, context, tag)
 
 
 def _files_stamp(files: list[tuple[str, Path]]) -> list[str | bytes]:
@@ -104,7 +127,7 @@ def _scratch_dir() -> str:
 
 
 def _write_context(
-    context: IO[bytes], root: Path, files: list[tuple[str, Path]], dockerfile: str
+    context: IO[bytes], root: Path | None, files: list[tuple[str, Path]], dockerfile: str
 ) -> None:
     """Write the build context tar: Dockerfile, ``rootfs/`` and ``files/N``."""
     with tarfile.open(fileobj=context, mode="w") as tar:
@@ -112,7 +135,8 @@ def _write_context(
         info = tarfile.TarInfo("Dockerfile")
         info.size = len(data)
         tar.addfile(info, io.BytesIO(data))
-        tar.add(root, arcname="rootfs")
+        if root is not None:
+            tar.add(root, arcname="rootfs")
         for index, (_, source) in enumerate(files):
             # The extra files are added by content, even when the host path is a symlink.
             real = source.resolve()
