@@ -11,6 +11,7 @@ import json
 import shutil
 import subprocess
 import sys
+import tarfile
 from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
@@ -20,9 +21,11 @@ import pytest
 from gorc.errors import ImageSourceError
 from gorc.image.config import diff_ids
 from gorc.image.fs import FileSystem
+from gorc.image.inventory import collect_inventory
 from gorc.image.open import Image, open_image
 from gorc.image.sources.docker_engine import DockerEngineSource
 from gorc.image.sources.engine_build import BuildRequest
+from gorc.model import Provides
 from tests.support.engine import DockerEngine
 from tests.support.registry import Registry
 
@@ -85,6 +88,12 @@ def check_same(first: Image, second: Image) -> None:
     assert diff_ids(second.config) == diff_ids(first.config)
     assert second.layer_commands == first.layer_commands
     assert listing(second.fs) == listing(first.fs)
+    assert inventory(second) == inventory(first)
+
+
+def inventory(image: Image) -> Provides:
+    """What the image provides, as reconcile sees it."""
+    return collect_inventory(image.fs, image.summary).provides()
 
 
 @pytest.fixture(scope="module")
@@ -127,6 +136,28 @@ def test_skopeo_oci(engine: DockerEngine, built: str, from_engine: Image, cache:
     check_same(from_engine, open_image(f"{kind}:{target}:v1", cache_dir=cache))
     # a fresh cache too: the layers are really read from the OCI blobs (gzip here)
     check_same(from_engine, open_image(f"{kind}:{target}", cache_dir=tmp_path / "fresh"))
+
+
+def test_unpacked_dir(engine: DockerEngine, built: str, from_engine: Image,
+                      tmp_path: Path) -> None:
+    container = engine.client().containers.create(built)
+    try:
+        with open(tmp_path / "export.tar", "wb") as out:
+            for chunk in container.export():
+                out.write(chunk)
+    finally:
+        container.remove()
+    root = tmp_path / "root"
+    with tarfile.open(tmp_path / "export.tar") as archive:
+        archive.extractall(root, filter="tar")
+    image = open_image(f"dir:{root}")
+    # docker export adds the runtime's own files (/.dockerenv, /etc/hosts, /dev...)
+    added = {"/.dockerenv", "/dev", "/proc", "/sys", "/etc/hostname", "/etc/hosts",
+             "/etc/resolv.conf", "/etc/mtab", "/dev/console", "/dev/pts", "/dev/shm"}
+    seen = [entry for entry in listing(image.fs) if entry[0] not in added]
+    assert seen == listing(from_engine.fs)
+    with_config = Image(from_engine.summary, image.fs)
+    assert inventory(with_config) == inventory(from_engine)
 
 
 @pytest.mark.registry
