@@ -14,8 +14,8 @@ from __future__ import annotations
 
 import logging
 import posixpath
-from collections.abc import Sequence
-from typing import BinaryIO, NamedTuple
+from collections.abc import Iterator, Sequence
+from typing import BinaryIO
 
 from gorc.errors import ImageSourceError
 from gorc.image.fs import FileInfo, FileSystem, FileType, SymlinkLoopError, normalize
@@ -30,12 +30,9 @@ _DIR = FileType.DIR.value
 _SYMLINK = FileType.SYMLINK.value
 
 
-class _Node(NamedTuple):
-    """One path of the squashed tree: its entry, the layer that wrote it, the data's layer."""
-
-    entry: TarEntry
-    writer: int
-    data: int
+#: One path of the squashed tree: (entry, position of the layer that wrote it, position of
+#: the layer holding its data). A plain tuple: squash builds one per path, so it is hot.
+_Node = tuple[TarEntry, int, int]
 
 
 class SquashedFileSystem(FileSystem):
@@ -45,7 +42,7 @@ class SquashedFileSystem(FileSystem):
         self._layers = tuple(layers)
         self.image_name = image_name
         root = TarEntry("/", _DIR, 0o755, 0, 0, 0, "", 0)
-        self._nodes: dict[str, _Node] = {"/": _Node(root, -1, -1)}
+        self._nodes: dict[str, _Node] = {"/": (root, -1, -1)}
         self._children: dict[str, set[str]] = {"/": set()}
         self.unknowns: list[Unknown] = []
 
@@ -64,7 +61,10 @@ class SquashedFileSystem(FileSystem):
             node = self._nodes.get(path)
             if node is None:
                 return None
-        entry = node.entry
+        return self._info(path, node)
+
+    def _info(self, path: str, node: _Node) -> FileInfo:
+        entry, writer, _ = node
         return FileInfo(
             path=path,
             type=_TYPES[entry.kind],
@@ -73,8 +73,22 @@ class SquashedFileSystem(FileSystem):
             uid=entry.uid,
             gid=entry.gid,
             linkname=entry.linkname if entry.kind == _SYMLINK else "",
-            layer=self._layers[node.writer].diff_id if node.writer >= 0 else None,
+            layer=self._layers[writer].diff_id if writer >= 0 else None,
         )
+
+    def walk(self, top: str = "/") -> Iterator[FileInfo]:
+        """See :meth:`FileSystem.walk`; reads the tree directly (``top`` may be a symlink)."""
+        real = self._resolve_quietly(top)
+        stack = [real] if real is not None and real in self._children else []
+        while stack:
+            directory = stack.pop()
+            prefix = directory if directory == "/" else directory + "/"
+            for name in sorted(self._children.get(directory, ()), reverse=True):
+                path = prefix + name
+                info = self._info(path, self._nodes[path])
+                yield info
+                if info.type is FileType.DIR:
+                    stack.append(path)
 
     def listdir(self, path: str) -> list[str]:
         """See :meth:`FileSystem.listdir`."""
@@ -88,9 +102,9 @@ class SquashedFileSystem(FileSystem):
 
     def _open_file(self, info: FileInfo) -> BinaryIO:
         node = self._nodes.get(info.path)
-        if node is None or node.data < 0:
+        if node is None or node[2] < 0:
             raise ImageSourceError(f"no such file in image: {info.path}")
-        return self._layers[node.data].open_data(node.entry.offset, node.entry.size)
+        return self._layers[node[2]].open_data(node[0].offset, node[0].size)
 
     def layer_of(self, path: str) -> str | None:
         """The diff_id of the layer that last wrote ``path`` (symlinks in parents followed)."""
@@ -112,7 +126,7 @@ class SquashedFileSystem(FileSystem):
         layer = self._layers[position]
         for directory in layer.opaque_dirs:
             node = self._nodes.get(directory)
-            if node is not None and node.entry.kind == _DIR:
+            if node is not None and node[0].kind == _DIR:
                 for name in list(self._children.get(directory, ())):
                     self._remove(posixpath.join(directory, name))
         for path in layer.whiteouts:
@@ -124,15 +138,19 @@ class SquashedFileSystem(FileSystem):
     def _add(self, entry: TarEntry, position: int) -> None:
         if entry.path == "/":
             if entry.kind == _DIR:
-                self._nodes["/"] = _Node(entry, position, position)
+                self._nodes["/"] = (entry, position, position)
             return
-        parent = self._parent_dir(posixpath.dirname(entry.path), position)
-        name = posixpath.basename(entry.path)
-        path = posixpath.join(parent, name)
-        if path != entry.path:
-            entry = entry._replace(path=path)
+        parent, _, name = entry.path.rpartition("/")
+        parent = parent or "/"
+        parent_node = self._nodes.get(parent)
+        if parent_node is None or parent_node[0].kind != _DIR:
+            real_parent = self._parent_dir(parent, position)
+            if real_parent != parent:
+                parent = real_parent
+                entry = entry._replace(path=f"{parent.rstrip('/')}/{name}")
+        path = entry.path
 
-        node = _Node(entry, position, position)
+        node = (entry, position, position)
         if entry.kind == HARDLINK:
             linked = self._link(entry, position)
             if linked is None:
@@ -140,7 +158,7 @@ class SquashedFileSystem(FileSystem):
             node = linked
 
         existing = self._nodes.get(path)
-        if existing is not None and not (existing.entry.kind == _DIR and entry.kind == _DIR):
+        if existing is not None and not (existing[0].kind == _DIR and entry.kind == _DIR):
             self._remove(path)
         self._nodes[path] = node
         self._children[parent].add(name)
@@ -154,11 +172,11 @@ class SquashedFileSystem(FileSystem):
         otherwise the link is dropped and recorded as an unknown.
         """
         target = self._nodes.get(entry.linkname) or self._through_links(entry.linkname)
-        if target is None or target.entry.kind == _DIR:
+        if target is None or target[0].kind == _DIR:
             why = "is a directory" if target is not None else "is not in the image"
             self._unknown(entry.path, position, f"hard link target {entry.linkname} {why}")
             return None
-        return _Node(target.entry._replace(path=entry.path), position, target.data)
+        return (target[0]._replace(path=entry.path), position, target[2])
 
     def _through_links(self, path: str) -> _Node | None:
         """The node at ``path`` when its parents go through symlinks."""
@@ -170,22 +188,22 @@ class SquashedFileSystem(FileSystem):
     def _parent_dir(self, parent: str, position: int) -> str:
         """The directory an entry under ``parent`` lands in, creating implied parents."""
         node = self._nodes.get(parent)
-        if node is not None and node.entry.kind == _DIR:
+        if node is not None and node[0].kind == _DIR:
             return parent
         current = "/"
         for part in parent.split("/")[1:]:
             candidate = posixpath.join(current, part)
             node = self._nodes.get(candidate)
-            if node is not None and node.entry.kind == _SYMLINK:
+            if node is not None and node[0].kind == _SYMLINK:
                 real = self._resolve_quietly(candidate)
-                if real is not None and self._nodes[real].entry.kind == _DIR:
+                if real is not None and self._nodes[real][0].kind == _DIR:
                     current = real
                     continue
-            if node is None or node.entry.kind != _DIR:
+            if node is None or node[0].kind != _DIR:
                 if node is not None:
                     self._remove(candidate)
                 implied = TarEntry(candidate, _DIR, 0o755, 0, 0, 0, "", 0)
-                self._nodes[candidate] = _Node(implied, position, position)
+                self._nodes[candidate] = (implied, position, position)
                 self._children[current].add(part)
                 self._children[candidate] = set()
             current = candidate
