@@ -221,12 +221,14 @@ def _plural(count: int, word: str) -> str:
 
 def _summary(result: Result) -> RenderableType:
     counts = ", ".join(_plural(result.count(s), s.value) for s in Severity)
+    line = Text.assemble(("Summary: ", "bold"), _plural(len(result.findings), "finding"),
+                         f" ({counts})")
+    if result.unknowns:
+        line.append(f", {len(result.unknowns)} not analysed")
+
+    # The verdict is the last line, where a reader of a CI log looks first.
     status = Text("PASSED", style="bold green") if result.passed else Text(
         "FAILED", style="bold red")
     if result.strict:
         status.append(" (strict: warnings fail the run)")
-    line = Text.assemble(("Summary: ", "bold"), _plural(len(result.findings), "finding"), " ",
-                         f"({counts}); ", status)
-    if result.unknowns:
-        line.append(f"; {len(result.unknowns)} not analysed")
-    return line
+    return Group(line, Text.assemble(("Result: ", "bold"), status))

@@ -63,18 +63,19 @@ def test_errors_come_first_and_summary_last() -> None:
     groups = [line for line in lines if re.fullmatch(r"[A-Za-z -]+ \(\d+\)", line)]
     assert groups[0] == "Needs against capabilities (1)"
     assert groups[-2:] == ["Dockerfile (1)", "Not analysed (1)"]
-    assert lines[-1].startswith("Summary: 6 findings (4 errors, 1 warning, 1 info); FAILED")
+    assert lines[-2:] == ["Summary: 6 findings (4 errors, 1 warning, 1 info), 1 not analysed",
+                          "Result: FAILED"]
 
 
 def test_strict_status() -> None:
     text = TextReporter().render(strict_failure())
-    assert "FAILED (strict: warnings fail the run)" in text
+    assert text.endswith("\nResult: FAILED (strict: warnings fail the run)\n")
 
 
 def test_empty_result() -> None:
     text = TextReporter().render(Result())
     assert "No findings." in text
-    assert "Summary: 0 findings (0 errors, 0 warnings, 0 info); PASSED" in text
+    assert text.endswith("Summary: 0 findings (0 errors, 0 warnings, 0 info)\nResult: PASSED\n")
     assert "Binaries" not in text
 
 
