@@ -57,5 +57,5 @@ def test_sarif_stays_valid(result: Result) -> None:
 @given(_RESULTS)
 def test_plain_text_has_no_control_characters(result: Result) -> None:
     text = TextReporter().render(result)
-    assert not any(ord(c) < 0x20 and c != "\n" or 0x7F <= ord(c) < 0xA0 for c in text)
+    assert not any((ord(c) < 0x20 and c != "\n") or 0x7F <= ord(c) < 0xA0 for c in text)
     assert text.splitlines()[-1].startswith("Result: ")
