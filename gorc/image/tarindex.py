@@ -303,9 +303,9 @@ def _octal(raw: bytes) -> int:
         text = text.split(b"\0", 1)[0].strip()
     if not text:
         return 0
-    if text.translate(None, b"01234567"):
+    if not text.isdigit():  # int() alone would also take "+1", "1_0" and spaces
         raise ValueError(text)
-    return int(text, 8)
+    return int(text, 8)  # ValueError for 8 and 9
 
 
 def _safe_path(name: str, label: str) -> str:
