@@ -292,8 +292,8 @@ class _Resolver:
         if loader is None or seeded is None:
             return None
         self.by_name[name] = seeded
-        self.libraries.append(
-            ResolvedLibrary(name, loader.path, SearchStep.MUSL_SELF, obj.path, loader.path))
+        self.libraries.append(ResolvedLibrary(
+            name, loader.interpreter, SearchStep.MUSL_SELF, obj.path, loader.path))
         return seeded
 
     def _search(self, obj: _Object, name: str) -> tuple[str, str, ElfInfo, str] | None:
@@ -364,7 +364,9 @@ class _Resolver:
 
     def _expand(self, entry: str, obj: _Object, musl: bool = False) -> str:
         """Expand $ORIGIN (and for glibc $LIB, $PLATFORM) in one search path element."""
-        values = {"ORIGIN": obj.origin}
+        # For an object in "/", musl's $ORIGIN is "" and glibc's is "/" (fixup_rpath,
+        # _dl_get_origin): "$ORIGIN/../lib" becomes "/../lib" or "//../lib".
+        values = {"ORIGIN": "" if musl and obj.origin == "/" else obj.origin}
         if not musl:
             dirs = self._default_dirs()
             values["LIB"] = dirs[0].lstrip("/") if dirs else "lib"

@@ -120,3 +120,75 @@ def newer_glibc_binary(version: str = "GLIBC_2.99") -> Path:
         tmp = rewrite_version(plain, out_dir / "newer-glibc.tmp", "GLIBC_2.34", version)
         tmp.rename(target)
     return target
+
+
+# Small C libraries and programs for the loader tests: libfoo in two versions
+# (FOO_1.0 only, and FOO_1.0 + FOO_2.0), libbar needing libfoo, and programs
+# that find libbar through DT_RPATH, DT_RUNPATH or nothing at all.
+_C_SOURCES = {
+    "foo.c": "int foo(void) { return 1; }\nint foo2(void) { return 2; }\n",
+    "v1.map": "FOO_1.0 { global: foo; local: *; };\n",
+    "v2.map": "FOO_1.0 { global: foo; local: *; };\nFOO_2.0 { global: foo2; } FOO_1.0;\n",
+    "bar.c": "int foo(void);\nint bar(void) { return foo(); }\n",
+    "app_bar.c": "int bar(void);\nint main(void) { return bar() - 1; }\n",
+    "app_foo2.c": "int foo2(void);\nint main(void) { return foo2() - 2; }\n",
+}
+C_OBJECTS = ("libfoo-v1.so", "libfoo-v2.so", "libbar.so", "app-rpath", "app-runpath",
+             "app-plain", "app-foo2", "musl-libbar.so", "musl-libfoo.so", "musl-app-rpath")
+
+
+def _cc(compiler: str, out: Path, *args: str) -> None:
+    done = subprocess.run([compiler, "-o", str(out), *args], capture_output=True, text=True,
+                          check=False)
+    if done.returncode != 0:
+        raise RuntimeError(f"{compiler} failed for {out.name}: {done.stderr.strip()}")
+
+
+def _build_glibc_objects(d: Path, gcc: str) -> None:
+    link = d / "link"
+    link.mkdir()
+    for version in ("v1", "v2"):
+        _cc(gcc, d / f"libfoo-{version}.so", "-shared", "-fPIC", "-Wl,-soname,libfoo.so.1",
+            f"-Wl,--version-script={d / (version + '.map')}", str(d / "foo.c"))
+    shutil.copy(d / "libfoo-v2.so", link / "libfoo.so.1")
+    _cc(gcc, d / "libbar.so", "-shared", "-fPIC", "-Wl,-soname,libbar.so.1", str(d / "bar.c"),
+        f"-L{link}", "-l:libfoo.so.1")
+    shutil.copy(d / "libbar.so", link / "libbar.so.1")
+    common = [str(d / "app_bar.c"), f"-L{link}", "-l:libbar.so.1", f"-Wl,-rpath-link,{link}"]
+    _cc(gcc, d / "app-rpath", *common, "-Wl,--disable-new-dtags,-rpath,$ORIGIN/../lib")
+    _cc(gcc, d / "app-runpath", *common, "-Wl,--enable-new-dtags,-rpath,$ORIGIN/../lib")
+    _cc(gcc, d / "app-plain", *common)
+    _cc(gcc, d / "app-foo2", str(d / "app_foo2.c"), f"-L{link}", "-l:libfoo.so.1")
+
+
+def _build_musl_objects(d: Path, musl_gcc: str) -> None:
+    link = d / "musl-link"
+    link.mkdir()
+    _cc(musl_gcc, d / "musl-libfoo.so", "-shared", "-fPIC", "-Wl,-soname,libfoo.so.1",
+        str(d / "foo.c"))
+    shutil.copy(d / "musl-libfoo.so", link / "libfoo.so.1")
+    _cc(musl_gcc, d / "musl-libbar.so", "-shared", "-fPIC", "-Wl,-soname,libbar.so.1",
+        str(d / "bar.c"), f"-L{link}", "-l:libfoo.so.1")
+    shutil.copy(d / "musl-libbar.so", link / "libbar.so.1")
+    _cc(musl_gcc, d / "musl-app-rpath", str(d / "app_bar.c"), f"-L{link}", "-l:libbar.so.1",
+        f"-Wl,-rpath-link,{link}", "-Wl,-rpath,$ORIGIN/../lib")
+
+
+def c_objects() -> Path:
+    """A cached directory holding :data:`C_OBJECTS`, built with gcc and musl-gcc."""
+    gcc, musl_gcc = shutil.which("gcc"), shutil.which("musl-gcc")
+    if gcc is None or musl_gcc is None:
+        raise MissingToolError("gcc and musl-gcc are needed (apt-get install gcc musl-tools)")
+    key = hash_inputs([*(f"{k}\n{v}" for k, v in sorted(_C_SOURCES.items())), "c-objects-1"])
+    out = cache_dir() / "c-objects" / key
+    with locked(f"c-objects-{key}"):
+        if (out / "done").exists():
+            return out
+        shutil.rmtree(out, ignore_errors=True)
+        out.mkdir(parents=True)
+        for name, text in _C_SOURCES.items():
+            (out / name).write_text(text)
+        _build_glibc_objects(out, gcc)
+        _build_musl_objects(out, musl_gcc)
+        (out / "done").write_text("")
+    return out
