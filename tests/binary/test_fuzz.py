@@ -23,7 +23,7 @@ from gorc.model import GoBuildInfo
 from tests.binary import craft
 from tests.support.probes import ProbeBuilder
 
-FUZZ = settings(max_examples=200, deadline=None, derandomize=True,
+FUZZ = settings(max_examples=200, deadline=None, derandomize=True, database=None,
                 suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 
 MODINFO = (
