@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 
-from gorc.errors import ImageSourceError
 from gorc.image.fs import FileSystem
 from gorc.image.inventory.busybox import collect_busybox
 from gorc.image.inventory.certs import collect_ca
@@ -58,7 +57,7 @@ def collect_inventory(fs: FileSystem, summary: ImageSummary) -> Inventory:
         skipped_lines=skipped,
         config_user=config_user,
         tmp=collect_tmp(fs, summary, config_user, groups),
-        nsswitch=collect_nsswitch(fs),
+        nsswitch=collect_nsswitch(fs, rec),
         notes=tuple(rec.notes),
         unknowns=tuple(rec.unknowns),
     )
@@ -67,12 +66,6 @@ def collect_inventory(fs: FileSystem, summary: ImageSummary) -> Inventory:
 def _user_database(
     fs: FileSystem, rec: Recorder
 ) -> tuple[tuple[UserEntry, ...], tuple[GroupEntry, ...], tuple[SkippedLine, ...]]:
-    try:
-        passwd = read_config(fs, PASSWD)
-        group = read_config(fs, GROUP)
-    except ImageSourceError as err:
-        rec.unknown(PASSWD, f"cannot read the user database: {err}")
-        return (), (), ()
-    users, skipped_users = parse_passwd(passwd or "")
-    groups, skipped_groups = parse_group(group or "")
+    users, skipped_users = parse_passwd(read_config(fs, PASSWD, rec) or "")
+    groups, skipped_groups = parse_group(read_config(fs, GROUP, rec) or "")
     return users, groups, skipped_users + skipped_groups

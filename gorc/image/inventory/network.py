@@ -13,6 +13,7 @@ import re
 
 from gorc.image.fs import FileSystem
 from gorc.image.inventory.model import NsswitchInfo
+from gorc.image.inventory.record import Recorder
 from gorc.image.inventory.scan import read_config
 
 log = logging.getLogger(__name__)
@@ -31,11 +32,11 @@ def hosts_sources(text: str) -> tuple[str, ...] | None:
     return None
 
 
-def collect_nsswitch(fs: FileSystem) -> NsswitchInfo:
+def collect_nsswitch(fs: FileSystem, rec: Recorder) -> NsswitchInfo:
     """What the image has of nsswitch.conf, /etc/hosts and /etc/resolv.conf."""
-    text = read_config(fs, NSSWITCH)
+    text = read_config(fs, NSSWITCH, rec)
     return NsswitchInfo(
-        conf_exists=text is not None,
+        conf_exists=fs.is_file(NSSWITCH),
         hosts=hosts_sources(text) if text is not None else None,
         etc_hosts=fs.is_file("/etc/hosts"),
         resolv_conf=fs.is_file("/etc/resolv.conf"),

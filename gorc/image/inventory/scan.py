@@ -11,7 +11,9 @@ import hashlib
 import re
 from collections.abc import Iterable, Iterator
 
+from gorc.errors import ImageSourceError
 from gorc.image.fs import FileSystem
+from gorc.image.inventory.record import Recorder
 
 #: Config files (passwd, group, nsswitch.conf, shells) larger than this are cut.
 CONFIG_LIMIT = 1024 * 1024
@@ -100,6 +102,10 @@ def fingerprint(fs: FileSystem, path: str, size: int) -> bytes:
     return digest.digest()
 
 
-def read_config(fs: FileSystem, path: str) -> str | None:
-    """A config file's text, cut at :data:`CONFIG_LIMIT`; None when it is not a file."""
-    return fs.read_text(path, CONFIG_LIMIT)
+def read_config(fs: FileSystem, path: str, rec: Recorder) -> str | None:
+    """A config file's text, cut at :data:`CONFIG_LIMIT`; None when absent or unreadable."""
+    try:
+        return fs.read_text(path, CONFIG_LIMIT)
+    except ImageSourceError as err:
+        rec.unknown(path, f"cannot read {path}: {err}")
+        return None

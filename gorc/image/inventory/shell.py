@@ -121,7 +121,7 @@ def collect_shells(fs: FileSystem, path_dirs: tuple[str, ...], rec: Recorder) ->
         for d in (*SHELL_DIRS, *(d for d in path_dirs if d not in SHELL_DIRS))
         for n in SHELL_NAMES
     ]
-    candidates += _etc_shells(fs)
+    candidates += _etc_shells(fs, rec)
 
     found: list[str] = []
     seen: set[str] = set()
@@ -135,7 +135,7 @@ def collect_shells(fs: FileSystem, path_dirs: tuple[str, ...], rec: Recorder) ->
     return tuple(found)
 
 
-def _etc_shells(fs: FileSystem) -> list[str]:
-    text = read_config(fs, "/etc/shells") or ""
+def _etc_shells(fs: FileSystem, rec: Recorder) -> list[str]:
+    text = read_config(fs, "/etc/shells", rec) or ""
     lines = (line.strip() for line in text.splitlines())
     return [line for line in lines if line.startswith("/")]
