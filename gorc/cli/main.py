@@ -15,6 +15,8 @@ from gorc import __version__
 
 #: Exit codes: 0 passed, 1 findings fail the run, 2 bad input or unusable source.
 EXIT_PASSED, EXIT_FAILED, EXIT_UNUSABLE = 0, 1, 2
+#: What a shell reports for a program killed by SIGPIPE (128 + 13).
+EXIT_BROKEN_PIPE = 141
 
 log = logging.getLogger("gorc")
 
@@ -53,6 +55,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return fail(str(err))
     except KeyboardInterrupt:
         return fail("interrupted")
+    except BrokenPipeError:
+        # The reader went away (gorc ... | head): stop quietly, as a shell tool would.
+        _silence_stdout()
+        return EXIT_BROKEN_PIPE
     except Exception as err:  # the last guard: never a traceback
         return _unexpected(err)
     return _exit_code(result)
@@ -80,6 +86,14 @@ def _unexpected(err: Exception) -> int:
         return EXIT_UNUSABLE
     log.debug("internal error", exc_info=err)
     return fail(f"internal error: {type(err).__name__}: {err} (run with -vv for details)")
+
+
+def _silence_stdout() -> None:
+    """Point stdout at /dev/null so that the interpreter's final flush cannot fail."""
+    import os
+
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
 
 
 def run() -> None:
