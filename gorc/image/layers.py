@@ -150,16 +150,19 @@ class LayerStore:
 
     # -- the cache -------------------------------------------------------------
 
-    def _alias_path(self, digest: str) -> Path:
+    def _alias_path(self, digest: str) -> Path | None:
         algorithm, _, hex_digest = digest.partition(":")
+        if not (algorithm.isalnum() and hex_digest.isalnum()):
+            return None  # never let a crafted digest name a path outside the cache
         return self.cache_dir / "digests" / algorithm / hex_digest
 
     def _alias(self, digest: str) -> str | None:
         """The diff_id recorded for a blob digest read before, if any."""
-        if ":" not in digest:
+        path = self._alias_path(digest)
+        if path is None:
             return None
         try:
-            text = self._alias_path(digest).read_text().strip()
+            text = path.read_text().strip()
         except (OSError, UnicodeDecodeError):
             return None
         return text if text.startswith("sha256:") else None
@@ -224,9 +227,9 @@ class LayerStore:
         return final
 
     def _record_alias(self, digest: str, diff_id: str) -> None:
-        if ":" not in digest or digest == diff_id:
-            return
         path = self._alias_path(digest)
+        if path is None or digest == diff_id:
+            return
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             partial = path.with_name(f"{path.name}.{os.getpid()}.tmp")

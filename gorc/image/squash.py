@@ -129,6 +129,9 @@ class SquashedFileSystem(FileSystem):
             if node is not None and node[0].kind == _DIR:
                 for name in list(self._children.get(directory, ())):
                     self._remove(posixpath.join(directory, name))
+            elif directory != "/":
+                # the marker lives in the directory, so the layer holds it even unlisted
+                self._parent_dir(directory, position)
         for path in layer.whiteouts:
             if path in self._nodes and path != "/":
                 self._remove(path)

@@ -232,3 +232,11 @@ def test_gzip_bomb_memory_is_bounded(cache: Path) -> None:
     grown_mib = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) / 1024
     assert index.entries["/zeros"].size == 64 * 1024 * 1024
     assert grown_mib < 32
+
+
+def test_crafted_digests_name_no_path_outside_the_cache(cache: Path) -> None:
+    tar = make_tar([("a", "file", b"x")])
+    with pytest.raises(LayerError, match="digest mismatch"):
+        _load(cache, tar, digest="sha256:../../../escape")
+    with pytest.raises(LayerError, match="malformed digest"):
+        _load(cache, tar, diff_id="sha256:../../escape")

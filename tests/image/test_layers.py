@@ -6,6 +6,7 @@ import io
 import logging
 import marshal
 import tarfile
+import threading
 from pathlib import Path
 from typing import BinaryIO
 
@@ -178,3 +179,25 @@ def test_default_cache_dir(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> N
     monkeypatch.delenv("XDG_CACHE_HOME")
     monkeypatch.setenv("HOME", str(tmp_path))
     assert default_cache_dir() == tmp_path / ".cache" / "gorc"
+
+
+def test_concurrent_loads_of_one_layer(tmp_path: Path) -> None:
+    tar = make_tar([*MEMBERS, ("big", "file", b"b" * 3000000)])
+    stored = compress(tar, "gzip")
+    results: list[object] = []
+
+    def load() -> None:
+        try:
+            results.append(LayerStore(tmp_path).load(blob(stored, tar)).entries)
+        except Exception as err:  # any error is reported by the assertion below
+            results.append(err)
+
+    threads = [threading.Thread(target=load) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert all(isinstance(r, dict) and "/big" in r for r in results), results
+    assert [p.name for p in (tmp_path / "layers" / "sha256").iterdir()] == [digest(tar)[7:]]
+    assert list((tmp_path / "tmp").iterdir()) == []
+    assert LayerStore(tmp_path).load(blob(stored, tar, opener=_never_open)).size == len(tar)

@@ -100,6 +100,11 @@ CASES: list[tuple[str, list[list[Member]], dict[str, str]]] = [
         {"/a": "dir", "/a/b": "file:1", "/c": "dir", "/c/d": "file:2"},
     ),
     (
+        "opaque marker without its directory entry",
+        [[("d", "file", "was a file")], [("d/.wh..wh..opq", "file", ""), ("d/n", "file", "1")]],
+        {"/d": "dir", "/d/n": "file:1"},
+    ),
+    (
         "whiteout of something absent is harmless",
         [[("a", "file", "1")], [(".wh.nothing", "file", "")]],
         {"/a": "file:1"},
