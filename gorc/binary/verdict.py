@@ -7,8 +7,10 @@ the source code executes (the reconcile step), with CCG206 findings.
 
 from __future__ import annotations
 
+import json
 import logging
 import posixpath
+import shlex
 from dataclasses import dataclass
 
 from gorc.binary.discover import find_elf_files, is_go_binary
@@ -172,8 +174,14 @@ def _plan_findings(judge: Judge, plan: StartPlan) -> list[Finding]:
 def _exec_form(ref: ProgramRef, plan: StartPlan) -> str:
     if ref.source == "Healthcheck":
         return 'HEALTHCHECK CMD ["/app", "-health"]'
-    words = (plan.shell_string or "/app").split()
-    return f"{ref.source.upper()} [" + ", ".join(f'"{w}"' for w in words) + "]"
+    try:
+        words = shlex.split(plan.shell_string or "")
+    except ValueError:
+        words = []
+    if words[:1] == ["exec"]:
+        words = words[1:]
+    words = words or ["/app"]
+    return f"{ref.source.upper()} [" + ", ".join(json.dumps(w) for w in words) + "]"
 
 
 def _go_programs(fs: FileSystem, image_name: str, unknowns: list[Unknown]) -> list[str]:
