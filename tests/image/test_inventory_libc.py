@@ -109,3 +109,27 @@ def test_arm64_image_reads_its_own_multiarch_dir_first() -> None:
     inv = inventory(fs, arch="arm64")
     assert inv.libc == Libc(LibcFamily.GLIBC, "2.36")
     assert inv.loaders == ("/lib/ld-linux-aarch64.so.1",)
+
+
+def test_libc6_compat_links_to_musl_are_not_glibc() -> None:
+    fs = MemoryFileSystem()
+    exe(fs, "/lib/ld-musl-x86_64.so.1", MUSL)
+    fs.add_symlink("/lib/libc.musl-x86_64.so.1", "ld-musl-x86_64.so.1")
+    fs.add_symlink("/lib64/ld-linux-x86-64.so.2", "/lib/libc.musl-x86_64.so.1")
+    fs.add_symlink("/lib/libc.so.6", "libc.musl-x86_64.so.1")
+    inv = inventory(fs)
+    assert inv.libc == Libc(LibcFamily.MUSL, "1.2.4")
+    assert inv.libcs == (inv.libc,)
+    assert inv.loaders == ("/lib/ld-musl-x86_64.so.1", "/lib64/ld-linux-x86-64.so.2")
+    assert any("libc6-compat" in note for note in inv.notes)
+
+
+def test_glibc_loader_that_is_musl_makes_musl_primary() -> None:
+    fs = MemoryFileSystem()
+    _musl(fs)
+    exe(fs, "/usr/glibc/lib/libc.so.6", GLIBC)
+    fs.add_symlink("/usr/lib64", "/usr/glibc/lib")  # a glibc libc.so.6 found via /usr/lib64
+    fs.add_symlink("/lib64/ld-linux-x86-64.so.2", "/lib/ld-musl-x86_64.so.1")
+    inv = inventory(fs)
+    assert inv.libc.family is LibcFamily.MUSL
+    assert {lc.family for lc in inv.libcs} == {LibcFamily.GLIBC, LibcFamily.MUSL}

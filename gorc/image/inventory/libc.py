@@ -68,13 +68,15 @@ def collect_libcs(
     """The primary libc and every libc found.
 
     glibc is primary when its ``libc.so.6`` is present and a glibc loader
-    (``ld-linux*``/``ld64``) is a real file, or when no musl loader exists.
+    (``ld-linux*``/``ld64``) is really glibc's, or when no musl loader exists.
+    Alpine's gcompat and libc6-compat install glibc's file names as links to
+    musl: those count as musl (and a note says so).
     """
     glibc = _glibc(fs, architecture, rec)
     musl_loaders = [p for p in loaders if posixpath.basename(p).startswith("ld-musl-")]
     musl = _musl(fs, musl_loaders[0], rec) if musl_loaders else None
     found = tuple(x for x in (glibc, musl) if x is not None)
-    glibc_loader = any(p not in musl_loaders for p in loaders)
+    glibc_loader = any(not _is_musl(fs, p, rec) for p in loaders if p not in musl_loaders)
     if glibc is not None and (glibc_loader or musl is None):
         return glibc, found
     return (musl or glibc or Libc()), found
@@ -83,9 +85,21 @@ def collect_libcs(
 def _glibc(fs: FileSystem, architecture: str | None, rec: Recorder) -> Libc | None:
     for directory in libc_dirs(architecture):
         path = f"{directory}/libc.so.6"
-        if fs.is_file(path):
+        if fs.is_file(path) and not _is_musl(fs, path, rec):
             return Libc(LibcFamily.GLIBC, glibc_version(fs, path, rec))
     return None
+
+
+def _is_musl(fs: FileSystem, path: str, rec: Recorder) -> bool:
+    """True when a file under a glibc name is musl's (its banner is in it)."""
+    try:
+        musl = _MUSL_BANNER in find_markers(fs, path, (_MUSL_BANNER,))
+    except ImageSourceError as err:
+        rec.unknown(path, f"cannot read the C library: {err}")
+        return False
+    if musl:
+        rec.note(f"{path} is musl's, installed under a glibc name (gcompat or libc6-compat)")
+    return musl
 
 
 def glibc_version(fs: FileSystem, path: str, rec: Recorder) -> str | None:
