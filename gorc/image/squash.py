@@ -36,7 +36,11 @@ _Node = tuple[TarEntry, int, int]
 
 
 class SquashedFileSystem(FileSystem):
-    """The merged view of an image's layers (see :func:`squash`)."""
+    """The merged view of an image's layers (see :func:`squash`).
+
+    ``unknowns`` lists what could not be applied (a hard link whose target is
+    missing), located in ``image_name`` at the path and layer concerned.
+    """
 
     def __init__(self, layers: Sequence[LayerIndex], image_name: str = "") -> None:
         self._layers = tuple(layers)

@@ -211,7 +211,7 @@ def _parse_pax(data: bytes, offset: int, label: str) -> dict[str, str]:
         if eq and key in (b"path", b"linkpath", b"size", b"uid", b"gid"):
             fields[key.decode()] = _decode(value)
     for name in ("size", "uid", "gid"):
-        if name in fields and not fields[name].isdigit():
+        if name in fields and not (fields[name].isascii() and fields[name].isdigit()):
             raise LayerError(f"cannot read layer {label}: malformed tar header at offset "
                              f"{offset}: PAX {name} {fields[name]!r}")
     return fields
@@ -253,7 +253,7 @@ class _Header:
             return
         # Some old tars summed signed chars (POSIX pax rationale); accept those too.
         signed = unsigned - 256 * sum(1 for b in block if b > 127)
-        if stored != signed or signed == 8 * 32:
+        if stored != signed:
             raise self._malformed("checksum mismatch (not a tar archive?)")
 
     def _number(self, start: int, end: int) -> int:

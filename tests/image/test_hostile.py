@@ -240,3 +240,11 @@ def test_crafted_digests_name_no_path_outside_the_cache(cache: Path) -> None:
         _load(cache, tar, digest="sha256:../../../escape")
     with pytest.raises(LayerError, match="malformed digest"):
         _load(cache, tar, diff_id="sha256:../../escape")
+
+
+def test_pax_size_must_be_ascii_digits(cache: Path) -> None:
+    record = "11 size=²\n".encode()
+    pax = raw_header(b"pax", size=b"%011o" % len(record), typeflag=b"x")
+    stored = pax + record.ljust(512, b"\0") + raw_header(b"f") + bytes(1024)
+    with pytest.raises(LayerError, match=r"malformed tar header at offset 0: PAX size '²'"):
+        _load(cache, stored)
