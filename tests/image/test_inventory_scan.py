@@ -11,6 +11,7 @@ from gorc.errors import ImageSourceError
 from gorc.image.fs import FileInfo, MemoryFileSystem
 from gorc.image.inventory import ShellKind
 from gorc.image.inventory.scan import _CHUNK, find_markers, findall, fingerprint, search
+from gorc.model import ImageLocation
 from tests.image.inventory_kit import BUSYBOX, DASH, PEM, TZIF, exe, inventory
 
 
@@ -64,7 +65,7 @@ def test_unreadable_files_become_unknowns_not_errors() -> None:
     exe(fs, "/lib/ld-musl-x86_64.so.1")
     fs.add("/etc/ssl/certs/ca-certificates.crt", PEM)
     fs.add("/usr/share/zoneinfo/UTC", TZIF)
-    fs.add("/etc/passwd", b"root:x:0:0::/root:/bin/sh\n")
+    fs.add("/etc/passwd", b"root:x:0:0::/root:/bin/sh\n", layer="sha256:feed")
     fs.add("/etc/nsswitch.conf", b"hosts: files\n")
     fs.add("/etc/shells", b"/bin/dash\n")
 
@@ -79,3 +80,5 @@ def test_unreadable_files_become_unknowns_not_errors() -> None:
             "/etc/ssl/certs/ca-certificates.crt", "/usr/share/zoneinfo/UTC",
             "/etc/passwd", "/etc/nsswitch.conf"} <= what
     assert all("layer truncated" in u.reason for u in inv.unknowns)
+    passwd = next(u for u in inv.unknowns if u.what == "/etc/passwd")
+    assert passwd.location == ImageLocation("test:latest", "/etc/passwd", "sha256:feed")

@@ -28,7 +28,7 @@ def collect_inventory(fs: FileSystem, summary: ImageSummary) -> Inventory:
     Reads are bounded; a file that cannot be read becomes an Unknown in the
     result rather than an error, so one damaged file never hides the rest.
     """
-    rec = Recorder(summary.reference)
+    rec = Recorder(summary.reference, fs)
     path_env = image_path(summary, rec)
     dirs = path_dirs(path_env, rec)
 
