@@ -11,7 +11,7 @@ import requests
 from tests.support.engine import EXIT_NOT_FOUND, DockerEngine
 from tests.support.probes import ProbeBuilder
 from tests.support.registry import Registry
-from tests.support.roots import image_from_root
+from tests.support.roots import RootBuilder, image_from_root
 
 pytestmark = [pytest.mark.engine, pytest.mark.go]
 
@@ -149,3 +149,65 @@ def test_auth_registry_needs_credentials(
     assert wrong.status_code == 401
     assert known.status_code == 200
     assert "infra/private" in known.json()["repositories"]
+
+
+@pytest.mark.slow
+def test_image_keeps_tmp_mode_and_symlinks(engine: DockerEngine, roots: RootBuilder) -> None:
+    tag = image_from_root(engine, roots.build("musl-busybox"), "gorc-test/infra-musl:shell")
+    script = "stat -c %a /tmp; readlink /bin/sh; readlink /lib/ld-musl-x86_64.so.1"
+
+    result = engine.run(tag, entrypoint=["/bin/busybox", "sh", "-c", script])
+
+    assert result.exit_code == 0, result.output
+    assert result.output.split() == ["1777", "busybox", "x86_64-linux-musl/libc.so"]
+
+
+@pytest.mark.slow
+def test_image_gets_files_env_and_entrypoint(
+    engine: DockerEngine, roots: RootBuilder, tmp_path: Path
+) -> None:
+    script = tmp_path / "show.sh"
+    script.write_text('#!/bin/sh\necho "GREETING=$GREETING"\n')
+    script.chmod(0o755)
+
+    tag = image_from_root(
+        engine,
+        roots.build("musl-busybox"),
+        "gorc-test/infra-musl:env",
+        files={"/usr/local/bin/show": script},
+        entrypoint=["/usr/local/bin/show"],
+        env={"GREETING": "a b"},
+    )
+    result = engine.run(tag)
+
+    assert result.exit_code == 0, result.output
+    assert result.output.strip() == "GREETING=a b"
+
+
+def test_distroless_static_root_has_no_shell_or_libc(roots: RootBuilder) -> None:
+    root = roots.build("distroless-static")
+
+    assert (root / "etc/ssl/certs/ca-certificates.crt").stat().st_size > 100_000
+    assert (root / "usr/share/zoneinfo/Europe/Paris").is_file()
+    assert "nonroot:x:65532:65532:" in (root / "etc/passwd").read_text()
+    assert oct((root / "tmp").stat().st_mode & 0o7777) == "0o1777"
+    assert not (root / "bin/sh").exists()
+    assert not list(root.glob("lib*/**/libc.so*"))
+
+
+def test_glibc_root_has_loader_and_libc(roots: RootBuilder) -> None:
+    root = roots.build("glibc")
+
+    loader = root / "lib64/ld-linux-x86-64.so.2"
+    assert loader.is_symlink()
+    assert (root / "lib/x86_64-linux-gnu/libc.so.6").is_file()
+    assert (root / "etc/ld.so.cache").is_file()
+    assert "include /etc/ld.so.conf.d/*.conf" in (root / "etc/ld.so.conf").read_text()
+
+
+def test_roots_are_built_once(roots: RootBuilder) -> None:
+    first = roots.build("musl-busybox")
+
+    assert roots.build("musl-busybox") == first
+    assert (first / "bin/busybox").is_file()
+    assert (first / "bin/ls").resolve() == (first / "bin/busybox").resolve()
