@@ -17,6 +17,7 @@ from gorc.binary import advice
 from gorc.binary.buildinfo import read_buildinfo
 from gorc.binary.elf import ElfInfo, ElfType, read_elf
 from gorc.binary.entrypoint import image_path
+from gorc.binary.ldconfig import LD_SO_CACHE
 from gorc.binary.loader import (
     LoadReport,
     MissingLibrary,
@@ -95,16 +96,11 @@ class Judge:
 
     def _judge(self, path: str, entrypoint: bool, depth: int) -> Judgement:
         info = self.fs.stat(path)
-        what = _subject(path, entrypoint)
-        layer = self.location(path).layer
         if info is not None and not info.is_executable:
-            problem = finding(
-                "CCG213", f"{what} has no execute bit (mode {info.mode:o}): 'permission denied'",
-                self.location(path), f"chmod +x {path} in the build stage, or COPY --chmod=0755",
-                path=path, mode=f"{info.mode:o}")
-            report = BinaryReport(path, entrypoint, BinaryFormat.OTHER, runnable=False,
-                                  problems=("CCG213",), layer=layer)
-            return Judgement(report, (problem,))
+            return self._refuse(path, entrypoint, "CCG213",
+                                f"has no execute bit (mode {info.mode:o}): 'permission denied'",
+                                f"chmod +x {path} in the build stage, or COPY --chmod=0755",
+                                mode=f"{info.mode:o}")
         try:
             head = self.fs.read(path, SHEBANG_LIMIT)
         except GorcError as err:
@@ -113,12 +109,17 @@ class Judge:
             return _ElfCheck(self, path, entrypoint).run()
         if head.startswith(b"#!"):
             return _ScriptCheck(self, path, entrypoint, head, depth).run()
-        problem = finding(
-            "CCG212", f"{what} is neither an ELF binary nor a '#!' script: 'exec format error'",
-            self.location(path), "build the program for Linux (GOOS=linux) or add a '#!' line",
-            path=path)
+        return self._refuse(path, entrypoint, "CCG212",
+                            "is neither an ELF binary nor a '#!' script: 'exec format error'",
+                            "build the program for Linux (GOOS=linux) or add a '#!' line")
+
+    def _refuse(self, path: str, entrypoint: bool, rule_id: str, what: str, fix: str,
+                **evidence: str) -> Judgement:
+        """A file the kernel refuses to start before reading it as a program."""
+        problem = finding(rule_id, f"{_subject(path, entrypoint)} {what}", self.location(path),
+                          fix, None, path=path, **evidence)
         report = BinaryReport(path, entrypoint, BinaryFormat.OTHER, runnable=False,
-                              problems=("CCG212",), layer=layer)
+                              problems=(rule_id,), layer=self.location(path).layer)
         return Judgement(report, (problem,))
 
     def _unreadable(self, path: str, entrypoint: bool, reason: str) -> Judgement:
@@ -144,6 +145,7 @@ class _ElfCheck:
         self.entrypoint = entrypoint
         self.what = _subject(path, entrypoint)
         self.findings: list[Finding] = []
+        self.unknowns: list[Unknown] = []
         self.elf: ElfInfo | None = None
         self.go: GoBuildInfo | None = None
 
@@ -157,7 +159,8 @@ class _ElfCheck:
         except GorcError as err:
             return self.judge._unreadable(self.path, self.entrypoint, str(err))
         runnable = self._check(self.elf)
-        return Judgement(self._report(self.elf, runnable), tuple(self.findings))
+        return Judgement(self._report(self.elf, runnable), tuple(self.findings),
+                         tuple(self.unknowns))
 
     def _report(self, elf: ElfInfo, runnable: bool | None) -> BinaryReport:
         errors = tuple(dict.fromkeys(f.rule_id for f in self.findings))
@@ -221,9 +224,21 @@ class _ElfCheck:
         env = dict(self.judge.summary.env)
         load = resolve_libraries(fs, self.path, elf, env, loader)
         self._report_load(load, loader.family)
+        self._note_load_unknowns(load)
         if load.ok:
             self._warn_minimal(elf, loader.family)
         return load.ok
+
+    def _note_load_unknowns(self, load: LoadReport) -> None:
+        """A damaged ld.so.cache or a load cut short leaves the verdict less certain."""
+        location = self.judge.location(self.path)
+        for path, reason in load.skipped:
+            if path == LD_SO_CACHE:
+                self.unknowns.append(Unknown(path, f"the loader cache is unusable: {reason}",
+                                             ImageLocation(location.image, path)))
+        if load.truncated:
+            self.unknowns.append(Unknown(self.path, "library resolution stopped at gorc's "
+                                         "bounds (too many objects or too deep)", location))
 
     def _report_load(self, load: LoadReport, family: LibcFamily | None) -> None:
         for missing in load.missing:

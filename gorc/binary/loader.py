@@ -17,6 +17,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from gorc.binary.elf import ElfInfo, read_elf
+from gorc.binary.interpreter import Loader, binary_family, find_loader, real_file
 from gorc.binary.ldconfig import (
     MUSL_DEFAULT_PATH,
     LdCache,
@@ -25,25 +26,26 @@ from gorc.binary.ldconfig import (
     read_musl_path,
 )
 from gorc.errors import BinaryError, GorcError
-from gorc.image.fs import FileSystem, FileType, SymlinkLoopError
+from gorc.image.fs import FileSystem
 from gorc.model import LibcFamily
+
+__all__ = [
+    "MAX_DEPTH", "MAX_OBJECTS", "LoadReport", "Loader", "MissingLibrary", "MissingVersion",
+    "ResolvedLibrary", "SearchStep", "binary_family", "find_loader", "resolve_libraries",
+]
 
 log = logging.getLogger(__name__)
 
 #: Bounds on one resolution: objects loaded and the length of a loader chain.
 MAX_OBJECTS = 1024
 MAX_DEPTH = 64
-_LOADER_READ_LIMIT = 8 * 1024 * 1024
 
 # musl serves these itself: "lib" + one of them + "." is the C library
 # (ldso/dynlink.c, load_library: "c.pthread.rt.m.dl.util.xnet.").
 _MUSL_RESERVED = ("c.", "pthread.", "rt.", "m.", "dl.", "util.", "xnet.")
-_MUSL_ARCH = re.compile(r"ld-musl-([A-Za-z0-9_+-]+)\.so")
 #: AT_PLATFORM as the kernel sets it, for $PLATFORM.
 _PLATFORM = {"amd64": "x86_64", "arm64": "aarch64", "386": "i686", "ppc64le": "ppc64le",
              "s390x": "s390x", "riscv64": "riscv64", "arm": "v7l"}
-_MUSL_ARCH_BY_GOARCH = {"amd64": "x86_64", "arm64": "aarch64", "386": "i386", "arm": "armhf",
-                        "ppc64le": "powerpc64le", "s390x": "s390x", "riscv64": "riscv64"}
 
 
 class SearchStep:
@@ -58,19 +60,6 @@ class SearchStep:
     LD_SO_CACHE = "/etc/ld.so.cache"
     MUSL_PATH_FILE = "ld-musl path file"
     DEFAULT = "default dirs"
-
-
-@dataclass(frozen=True, slots=True)
-class Loader:
-    """The dynamic loader a binary's PT_INTERP leads to in the image."""
-
-    interpreter: str
-    path: str
-    family: LibcFamily | None
-    soname: str | None = None
-    system_dirs: tuple[str, ...] = ()
-    musl_arch: str | None = None
-    elf: ElfInfo | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,74 +108,6 @@ class LoadReport:
     def ok(self) -> bool:
         """True when every library and version resolves."""
         return not self.missing and not self.missing_versions
-
-
-def binary_family(elf: ElfInfo) -> LibcFamily | None:
-    """The libc family a binary was linked for, from its interpreter and version needs."""
-    interp = posixpath.basename(elf.interpreter or "")
-    if interp.startswith("ld-musl"):
-        return LibcFamily.MUSL
-    if interp.startswith(("ld-linux", "ld64.so", "ld.so")):
-        return LibcFamily.GLIBC
-    if any(v.startswith("GLIBC_") for n in elf.version_needs for v in n.versions):
-        return LibcFamily.GLIBC
-    return None
-
-
-def _real_file(fs: FileSystem, path: str) -> str | None:
-    """The symlink-free path of a regular file, or None (missing, loop, not a file)."""
-    try:
-        real = fs.resolve(path)
-    except SymlinkLoopError:
-        return None
-    if real is None:
-        return None
-    info = fs.lstat(real)
-    return real if info is not None and info.type is FileType.FILE else None
-
-
-def find_loader(fs: FileSystem, interpreter: str, arch: str | None) -> Loader | None:
-    """The loader ``interpreter`` (a PT_INTERP path) leads to in the image, or None.
-
-    The family is decided by what the file is, not by its name: alpine's gcompat
-    makes /lib64/ld-linux-x86-64.so.2 a link to musl's loader.
-    """
-    real = _real_file(fs, interpreter)
-    if real is None:
-        return None
-    try:
-        data = fs.read(real, _LOADER_READ_LIMIT)
-        with fs.open(real) as stream:
-            elf: ElfInfo | None = read_elf(stream)
-    except GorcError as err:
-        log.debug("cannot read loader %s: %s", real, err)
-        data, elf = b"", None
-    family = _loader_family(interpreter, real, elf, data)
-    musl = _MUSL_ARCH.search(posixpath.basename(interpreter))
-    return Loader(
-        interpreter=interpreter,
-        path=real,
-        family=family,
-        soname=elf.soname if elf else None,
-        system_dirs=glibc_system_dirs(data, arch) if family is LibcFamily.GLIBC else (),
-        musl_arch=musl.group(1) if musl else _MUSL_ARCH_BY_GOARCH.get(arch or ""),
-        elf=elf,
-    )
-
-
-def _loader_family(
-    interpreter: str, real: str, elf: ElfInfo | None, data: bytes
-) -> LibcFamily | None:
-    if elf is not None and any(v.startswith("GLIBC_") for v in elf.version_defs):
-        return LibcFamily.GLIBC
-    if b"musl libc" in data or "musl" in real:
-        return LibcFamily.MUSL
-    name = posixpath.basename(interpreter)
-    if name.startswith("ld-musl"):
-        return LibcFamily.MUSL
-    if name.startswith(("ld-linux", "ld64.so", "ld.so")):
-        return LibcFamily.GLIBC
-    return None
 
 
 @dataclass(slots=True)
@@ -379,7 +300,7 @@ class _Resolver:
         return re.sub(r"\$\{(\w+)\}|\$(\w+)", sub, entry)
 
     def _candidate(self, path: str) -> tuple[str, ElfInfo] | None:
-        real = _real_file(self.fs, path)
+        real = real_file(self.fs, path)
         if real is None:
             return None
         if real not in self._elf_cache:
@@ -450,7 +371,7 @@ def resolve_libraries(
     """
     if loader is None and elf.interpreter:
         loader = find_loader(fs, elf.interpreter, elf.arch)
-    real = _real_file(fs, path) or path
+    real = real_file(fs, path) or path
     main = _Object(real, elf, posixpath.dirname(real))
     resolver = _Resolver(fs, main, loader, env)
     resolver.run()

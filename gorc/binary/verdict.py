@@ -162,10 +162,14 @@ def _plan_findings(judge: Judge, plan: StartPlan) -> list[Finding]:
                 f"use the exec form in the Dockerfile ({_exec_form(ref, plan)})",
                 path=ref.name, field=ref.source))
             continue
-        how = "through PATH " + image_path(judge.summary) if "/" not in ref.name else "at that path"
+        if "/" in ref.name:
+            how, symptom = "at that path", f"exec {ref.name}: no such file or directory"
+        else:
+            how = "on its PATH " + image_path(judge.summary)
+            symptom = f'exec: "{ref.name}": executable file not found in $PATH'
         findings.append(finding(
             "CCG200", f"the {ref.role} program {ref.name} ({ref.source}) is not in the image "
-            f"({how}): 'executable file not found' / 'no such file or directory'", where,
+            f"({how}): '{symptom}'", where,
             f"COPY the program to the path {ref.source} names, or fix the path",
             path=ref.name, field=ref.source))
     return findings

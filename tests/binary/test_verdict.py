@@ -406,3 +406,13 @@ def test_verdict_needs_no_busybox_in_host_path() -> None:
     assert shutil.which("sh") is not None
     verdict = judge_program(MemoryFileSystem(), summary(), "sh")
     assert verdict.runnable is False
+
+
+def test_damaged_loader_cache_is_an_unknown(cgo_glibc: bytes) -> None:
+    """A damaged ld.so.cache does not stop the verdict but is recorded as unknown."""
+    fs = glibc_fs()
+    fs.add("/etc/ld.so.cache", b"glibc-ld.so.cache1.1 but then nothing")
+    fs.add("/app", cgo_glibc, 0o755)
+    verdict = judge_image(fs, summary(), "img")
+    assert verdict.runnable is True
+    assert [u.what for u in verdict.unknowns] == ["/etc/ld.so.cache"]
