@@ -9,8 +9,12 @@ import pytest
 
 from gorc.errors import ImageSourceError
 from gorc.image.fs import FileType, SymlinkLoopError
+from gorc.image.layers import LayerStore
+from gorc.image.sources.docker_archive import DockerArchiveSource
 from gorc.image.squash import SquashedFileSystem, squash
 from tests.image.layerkit import Member, load_layers
+from tests.support.engine import DockerEngine
+from tests.support.roots import RootBuilder, image_from_root
 
 
 def _squash(tmp_path: Path, *layers: Sequence[Member]) -> SquashedFileSystem:
@@ -209,3 +213,43 @@ def test_devices_are_entries_only(tmp_path: Path) -> None:
     assert fs.lstat("/dev/null").type is FileType.CHAR  # type: ignore[union-attr]
     assert fs.lstat("/dev/fifo").type is FileType.FIFO  # type: ignore[union-attr]
     assert fs.listdir("/dev") == ["fifo", "null"]
+
+
+DOCKERFILE = """\
+FROM {base}
+RUN mkdir -p /data/sub /data/dir && echo one > /data/sub/f && echo keep > /data/k \\
+    && echo gone > /data/g && echo f > /data/dir/x
+RUN rm /data/g && rm -rf /data/sub && mkdir /data/sub && echo two > /data/sub/new \\
+    && ln /data/k /data/hard && ln -s ../data/k /data/sym \\
+    && rm -rf /data/dir && echo now-a-file > /data/dir
+RUN rm -rf /data/sub && mkdir /data/sub && echo three > /data/sub/newer
+"""
+
+
+@pytest.mark.engine
+@pytest.mark.slow
+def test_squash_matches_a_real_container(
+    engine: DockerEngine, roots: RootBuilder, tmp_path: Path
+) -> None:
+    base = image_from_root(engine, roots.build("musl-busybox"), "gorc-test/squash-base:1")
+    context = tmp_path / "context"
+    context.mkdir()
+    (context / "Dockerfile").write_text(DOCKERFILE.format(base=base))
+    tag = "gorc-test/squash-layers:1"
+    engine.build(context, tag)
+    archive = engine.save(tag, tmp_path / "image.tar")
+
+    with DockerArchiveSource(archive) as source:
+        image = source.open()
+        store = LayerStore(tmp_path / "cache")
+        fs = squash([store.load(blob) for blob in image.layers], tag)
+
+    listing = engine.run(tag, ["sh", "-c", "find /data | sort; cat /data/sub/* /data/dir"])
+    assert listing.exit_code == 0, listing.output
+    ours = sorted(info.path for info in fs.walk("/data"))
+    assert listing.output.split() == ["/data", *ours, "three", "now-a-file"]
+    assert fs.read("/data/hard") == b"keep\n"
+    assert fs.read("/data/sym") == b"keep\n"
+    assert fs.layer_of("/data/sub/newer") == fs.layers[-1]
+    assert fs.which("sh", "/usr/bin:/bin") == "/bin/sh"
+    assert fs.unknowns == []
