@@ -31,6 +31,7 @@ _TAG_RE = re.compile(r"[\w][\w.-]{0,127}")
 _ALGORITHM_RE = re.compile(r"[a-z0-9]+(?:[+._-][a-z0-9]+)*")
 _HEX_LENGTHS = {"sha256": 64, "sha384": 96, "sha512": 128}
 _IMAGE_ID_RE = re.compile(r"(?:sha256:)?[0-9a-f]{64}")
+_SHORT_ID_RE = re.compile(r"[0-9a-f]{12,63}")
 _MAX_NAME_LENGTH = 255
 
 
@@ -101,13 +102,13 @@ class Reference:
     name: ImageName | None = None
     path: Path | None = None
     selector: str | None = None
-    image_id: str | None = None
+    image_id: str | None = None  # a full image id, or with a name a short id it may be
 
     def __str__(self) -> str:
         if self.path is not None:
             text = f"{self.transport.value}:{self.path}"
             return text + (f":{self.selector}" if self.selector else "")
-        target = self.image_id if self.image_id else str(self.name)
+        target = str(self.name) if self.name else str(self.image_id)
         if self.transport is Transport.ANY:
             return target
         return f"{self.transport.value}:{target}"
@@ -149,8 +150,11 @@ def _parse_named(transport: Transport, rest: str, text: str) -> Reference:
     if transport is not Transport.REGISTRY and _IMAGE_ID_RE.fullmatch(rest):
         image_id = rest if rest.startswith("sha256:") else f"sha256:{rest}"
         return Reference(Transport.DOCKER, image_id=image_id)
+    # a short hex string may be an image id prefix (as `docker inspect 431c54c58f18`)
+    candidate = rest if transport is not Transport.REGISTRY and _SHORT_ID_RE.fullmatch(rest) \
+        else None
     try:
-        return Reference(transport, name=parse_name(rest))
+        return Reference(transport, name=parse_name(rest), image_id=candidate)
     except ImageReferenceError as err:
         raise ImageReferenceError(f"invalid image reference {text!r}: {err}") from None
 

@@ -38,6 +38,14 @@ def test_image_id_goes_to_the_engine() -> None:
     ref = parse_reference("c" * 64)
     assert ref.transport is Transport.DOCKER
     assert ref.image_id == "sha256:" + "c" * 64
+    assert str(ref) == "docker:sha256:" + "c" * 64
+
+
+def test_short_id_is_a_candidate() -> None:
+    ref = parse_reference("docker:431c54c58f18")
+    assert ref.image_id == "431c54c58f18"
+    assert str(ref) == "docker:docker.io/library/431c54c58f18:latest"
+    assert parse_reference("registry:431c54c58f18").image_id is None
 
 
 @pytest.mark.parametrize(

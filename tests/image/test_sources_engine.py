@@ -117,6 +117,13 @@ def test_engine_image(from_engine: Image) -> None:
     assert any(c.startswith("COPY ") for c in commands), commands
 
 
+def test_engine_by_id(engine: DockerEngine, built: str, from_engine: Image,
+                      cache: Path) -> None:
+    image_id = str(engine.client().images.get(built).id)
+    check_same(from_engine, open_image(f"docker:{image_id}", cache_dir=cache))
+    check_same(from_engine, open_image(image_id[7:19], cache_dir=cache))
+
+
 def test_docker_save_archive(engine: DockerEngine, built: str, from_engine: Image,
                              cache: Path, tmp_path: Path) -> None:
     archive = engine.save(built, tmp_path / "image.tar")

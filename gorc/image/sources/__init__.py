@@ -51,7 +51,7 @@ def open_source(
                               insecure_registries=insecure_registries)
     if transport is Transport.ANY and reference.name is not None:
         return EngineThenRegistry(reference.name, platform, cache_dir, insecure_registries,
-                                  has_layer)
+                                  has_layer, reference.image_id)
     raise ImageReferenceError(f"{reference} names no image source (dir: is read directly)")
 
 
@@ -64,6 +64,7 @@ class EngineThenRegistry(ImageSource):
     cache_dir: Path | None
     insecure_registries: Sequence[str]
     has_layer: Callable[[str], bool] | None
+    image_id: str | None = None
     _chosen: ImageSource | None = field(default=None, init=False)
 
     def open(self) -> OpenedImage:
@@ -74,7 +75,7 @@ class EngineThenRegistry(ImageSource):
             ImageNotInEngineError,
         )
 
-        engine = DockerEngineSource(self.name, None, self.platform, self.cache_dir,
+        engine = DockerEngineSource(self.name, self.image_id, self.platform, self.cache_dir,
                                     self.has_layer, pull=False)
         try:
             self._chosen = engine

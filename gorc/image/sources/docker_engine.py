@@ -103,8 +103,7 @@ class DockerEngineSource(ImageSource):
     def open(self) -> OpenedImage:
         """See :meth:`ImageSource.open`."""
         client = connect()
-        target = build_image(client, self.build) if self.build else self._target()
-        attrs = self._inspect(client, target)
+        attrs = self._inspect(client)
         self._check_platform(attrs)
         image_id = str(attrs["Id"])
         config = self._cached_config(image_id)
@@ -123,28 +122,23 @@ class DockerEngineSource(ImageSource):
             shutil.rmtree(self._tmpdir, ignore_errors=True)
             self._tmpdir = None
 
-    def _target(self) -> str:
-        if self.image_id:
-            return self.image_id
-        assert self.name is not None
-        return str(self.name)
+    def _candidates(self, client: Any) -> list[str]:
+        if self.build is not None:
+            return [build_image(client, self.build)]
+        return [t for t in (self.image_id, str(self.name) if self.name else None) if t]
 
-    def _inspect(self, client: Any, target: str) -> Mapping[str, Any]:
-        import docker.errors
-
-        try:
-            return dict(client.api.inspect_image(target))
-        except docker.errors.ImageNotFound as err:
-            if not self.pull or self.name is None:
-                raise ImageNotInEngineError(f"the Docker engine has no image {target}") from err
-        except docker.errors.APIError as err:
-            raise ImageSourceError(f"cannot inspect {target} in the engine: {_why(err)}") from err
+    def _inspect(self, client: Any) -> Mapping[str, Any]:
+        candidates = self._candidates(client)
+        found = _inspect_first(client, candidates)
+        if found is not None:
+            return found
+        if not self.pull or self.name is None:
+            raise ImageNotInEngineError(f"the Docker engine has no image {self.where}")
         self._pull(client)
-        try:
-            return dict(client.api.inspect_image(target))
-        except docker.errors.APIError as err:
-            raise ImageSourceError(f"cannot inspect {target} after pulling it: {_why(err)}") \
-                from err
+        found = _inspect_first(client, [str(self.name)])
+        if found is None:
+            raise ImageSourceError(f"cannot find {self.name} in the engine after pulling it")
+        return found
 
     def _pull(self, client: Any) -> None:
         import docker.errors
@@ -228,3 +222,18 @@ class DockerEngineSource(ImageSource):
             partial.replace(path)  # atomic: a concurrent run never reads half a config
         except OSError as err:
             log.warning("cannot cache the config of %s in %s: %s", image_id, path, err.strerror)
+
+
+def _inspect_first(client: Any, candidates: list[str]) -> Mapping[str, Any] | None:
+    """The inspect data of the first candidate the engine knows, or None."""
+    import docker.errors
+
+    for target in candidates:
+        try:
+            return dict(client.api.inspect_image(target))
+        except docker.errors.ImageNotFound:
+            continue
+        except docker.errors.APIError as err:
+            raise ImageSourceError(f"cannot inspect {target} in the engine: {_why(err)}") \
+                from err
+    return None

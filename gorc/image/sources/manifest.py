@@ -109,14 +109,16 @@ def parse_json(data: bytes, what: str, where: str) -> dict[str, Any]:
     return value
 
 
-def kind_of(document: Mapping[str, Any], descriptor_type: str = "") -> str:
+def kind_of(document: Mapping[str, Any], descriptor_type: str, where: str) -> str:
     """``index`` or ``manifest``; the media type may be missing (it is optional in OCI)."""
     media_type = document.get("mediaType") or descriptor_type
     if media_type in INDEX_TYPES or (not media_type and "manifests" in document):
         return "index"
     if media_type in MANIFEST_TYPES or (not media_type and "layers" in document):
         return "manifest"
-    raise ImageSourceError(f"unsupported manifest media type {media_type or '(none)'}")
+    raise ImageSourceError(
+        f"cannot read {where}: unsupported manifest media type {media_type or '(none)'}"
+    )
 
 
 def entries(index: Mapping[str, Any], where: str) -> list[Descriptor]:
@@ -147,7 +149,7 @@ class ManifestWalker:
         """The manifest ``descriptor`` leads to (choosing by platform in indexes)."""
         for _ in range(_MAX_DEPTH):
             document = self.document(descriptor, "manifest")
-            if kind_of(document, descriptor.media_type) == "manifest":
+            if kind_of(document, descriptor.media_type, self.where) == "manifest":
                 return descriptor, document
             children = entries(document, self.where)
             if len(children) == 1 and children[0].platform is None:
