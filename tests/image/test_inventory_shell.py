@@ -10,6 +10,7 @@ from tests.image.inventory_kit import BASH, BUSYBOX, DASH, exe, inventory
 def test_missing_shell() -> None:
     inv = inventory(MemoryFileSystem())
     assert inv.shell.kind is ShellKind.MISSING
+    assert not inv.shell.exists
     assert inv.shell.chain == ("/bin/sh",)
     assert inv.provides().shell is None
 
@@ -58,6 +59,7 @@ def test_dangling_shell_link_keeps_the_chain() -> None:
     fs.add_symlink("/bin/bash", "/opt/gone/bash")
     inv = inventory(fs)
     assert inv.shell.kind is ShellKind.DANGLING
+    assert inv.shell.exists and not inv.shell.usable
     assert inv.shell.chain == ("/bin/sh", "/bin/bash", "/opt/gone/bash")
     assert inv.provides().shell is None
 

@@ -43,6 +43,11 @@ class ShellInfo:
     evidence: str = ""
 
     @property
+    def exists(self) -> bool:
+        """True when the path is there, even as a dangling link."""
+        return self.kind is not ShellKind.MISSING
+
+    @property
     def usable(self) -> bool:
         """True when the path leads to an executable file the kernel can be asked to run."""
         return self.kind not in (ShellKind.MISSING, ShellKind.DANGLING) and self.executable
