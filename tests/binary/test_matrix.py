@@ -4,8 +4,10 @@ Every cell builds an image FROM scratch holding a base root and one binary at
 /app (ENTRYPOINT ["/app"]), runs it for real, reads what the kernel and the
 loader printed, and checks that gorc's verdict on the same root and binary
 agrees: same ``runnable``, and the observed cause among the entrypoint's
-problems. Built to grow: add a binary to :data:`BINARIES` or a base to
-:data:`BASES`.
+problems. gorc reads each cell twice: the real image through ``docker:`` (the
+whole pipeline: engine, layers, squashed filesystem, config), and the root
+directory plus the binary (the ``dir:`` view, which has no layers). Built to
+grow: add a binary to :data:`BINARIES` or a base to :data:`BASES`.
 """
 
 from __future__ import annotations
@@ -19,10 +21,11 @@ from typing import BinaryIO
 
 import pytest
 
-from gorc.binary.verdict import judge_image
+from gorc.binary.verdict import ImageVerdict, judge_image
 from gorc.image.fs import DirFileSystem, FileInfo, FileType, normalize
+from gorc.image.open import open_image
 from gorc.model import ImageSummary
-from tests.support import MissingToolError
+from tests.support import MissingToolError, cache_dir
 from tests.support.elfpatch import newer_glibc_binary
 from tests.support.engine import DockerEngine
 from tests.support.images import image_from_root
@@ -129,10 +132,21 @@ def summary_of(engine: DockerEngine, tag: str) -> ImageSummary:
     )
 
 
+def check_agrees(verdict: ImageVerdict, observed: Observed, how: str) -> None:
+    """The entrypoint report agrees with what the engine did."""
+    app_report = next(r for r in verdict.binaries if r.entrypoint)
+    context = f"{how}: engine said {observed.output[:300]!r}; gorc: {app_report}"
+    assert app_report.path == "/app", context
+    assert app_report.runnable is observed.runnable, context
+    if observed.cause is not None:
+        assert observed.cause in app_report.problems, context
+
+
 @pytest.mark.parametrize("base", BASES)
 @pytest.mark.parametrize("binary", sorted(BINARIES))
 def test_verdict_agrees_with_the_engine(
-    engine: DockerEngine, roots: RootBuilder, probes: ProbeBuilder, binary: str, base: str
+    engine: DockerEngine, roots: RootBuilder, probes: ProbeBuilder, binary: str, base: str,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """gorc's runnable verdict and cause match what really happens on the engine."""
     app = BINARIES[binary](probes)
@@ -143,10 +157,8 @@ def test_verdict_agrees_with_the_engine(
     observed = classify(run.exit_code, run.output)
     assert observed.runnable or observed.cause, f"unclassified failure: {run.output!r}"
 
-    verdict = judge_image(RootWithApp(root, app), summary_of(engine, tag), tag)
-    app_report = next(r for r in verdict.binaries if r.entrypoint)
-    context = f"engine said {run.exit_code}: {run.output[:300]!r}; gorc: {app_report}"
-    assert app_report.path == "/app", context
-    assert app_report.runnable is observed.runnable, context
-    if observed.cause is not None:
-        assert observed.cause in app_report.problems, context
+    monkeypatch.setenv("DOCKER_HOST", engine.host)
+    with open_image(f"docker:{tag}", cache_dir=cache_dir() / "layers") as image:
+        check_agrees(judge_image(image.fs, image.summary, tag), observed, "docker:")
+    dir_view = judge_image(RootWithApp(root, app), summary_of(engine, tag), tag)
+    check_agrees(dir_view, observed, "dir:")
