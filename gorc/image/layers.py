@@ -35,6 +35,7 @@ from typing import BinaryIO
 
 from gorc.errors import LayerError
 from gorc.image.decompress import HashingReader, check_media_type, inflate, short
+from gorc.image.gcpause import gc_paused
 from gorc.image.sources.base import LayerBlob
 from gorc.image.tarindex import TarContents, TarEntry, scan
 
@@ -201,7 +202,8 @@ class LayerStore:
     def _read_blob(self, blob: LayerBlob) -> LayerIndex:
         work = Path(tempfile.mkdtemp(prefix="layer-", dir=self._tmp_root()))
         try:
-            contents, diff_id = _index_into(blob, work / "layer.tar")
+            with gc_paused():
+                contents, diff_id = _index_into(blob, work / "layer.tar")
             _write_index(work, diff_id, blob.digest, contents)
             final = self._install(work, diff_id)
             self._record_alias(blob.digest, diff_id)
@@ -304,15 +306,16 @@ def _write_index(directory: Path, diff_id: str, digest: str, contents: TarConten
 
 def _read_index(directory: Path, diff_id: str) -> LayerIndex:
     """Load an index written by :func:`_write_index`; ValueError when it does not fit."""
-    data = marshal.loads((directory / "index").read_bytes())
-    version, stored_id, digest, size, rows, whiteouts, opaque = data
-    if version != _INDEX_VERSION or stored_id != diff_id:
-        raise ValueError(f"index version {version} for {stored_id}")
-    tar_size = (directory / "layer.tar").stat().st_size
-    if tar_size != size:
-        raise ValueError(f"layer.tar has {tar_size} bytes, the index says {size}")
-    contents = TarContents([TarEntry._make(row) for row in rows], whiteouts, opaque, size)
-    return _make_index(directory, diff_id, digest, contents)
+    with gc_paused():
+        data = marshal.loads((directory / "index").read_bytes())
+        version, stored_id, digest, size, rows, whiteouts, opaque = data
+        if version != _INDEX_VERSION or stored_id != diff_id:
+            raise ValueError(f"index version {version} for {stored_id}")
+        tar_size = (directory / "layer.tar").stat().st_size
+        if tar_size != size:
+            raise ValueError(f"layer.tar has {tar_size} bytes, the index says {size}")
+        contents = TarContents([TarEntry._make(row) for row in rows], whiteouts, opaque, size)
+        return _make_index(directory, diff_id, digest, contents)
 
 
 def _make_index(directory: Path, diff_id: str, digest: str, contents: TarContents) -> LayerIndex:

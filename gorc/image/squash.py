@@ -19,6 +19,7 @@ from typing import BinaryIO
 
 from gorc.errors import ImageSourceError
 from gorc.image.fs import FileInfo, FileSystem, FileType, SymlinkLoopError, normalize
+from gorc.image.gcpause import gc_paused
 from gorc.image.layers import LayerIndex
 from gorc.image.tarindex import HARDLINK, TarEntry
 from gorc.model import ImageLocation, Unknown
@@ -244,6 +245,7 @@ class SquashedFileSystem(FileSystem):
 def squash(layers: Sequence[LayerIndex], image_name: str = "") -> SquashedFileSystem:
     """The filesystem an image's layers (base first) make together."""
     filesystem = SquashedFileSystem(layers, image_name)
-    for position in range(len(layers)):
-        filesystem.apply(position)
+    with gc_paused():
+        for position in range(len(layers)):
+            filesystem.apply(position)
     return filesystem
