@@ -74,6 +74,18 @@ def test_shell_link_loop_is_dangling() -> None:
     assert "loop" in inv.shell.evidence
 
 
+def test_shell_chain_deeper_than_the_kernel_follows_is_dangling() -> None:
+    fs = MemoryFileSystem()
+    exe(fs, "/bin/real", DASH)
+    fs.add_symlink("/bin/sh", "l0")
+    for hop in range(45):
+        fs.add_symlink(f"/bin/l{hop}", f"l{hop + 1}")
+    fs.add_symlink("/bin/l45", "real")
+    inv = inventory(fs)
+    assert inv.shell.kind is ShellKind.DANGLING
+    assert len(inv.shell.chain) > 40
+
+
 def test_shell_without_exec_bit_is_not_usable() -> None:
     fs = MemoryFileSystem()
     fs.add("/bin/sh", DASH, 0o644)

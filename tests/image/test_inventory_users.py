@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from gorc.image.fs import MemoryFileSystem
 from gorc.image.inventory import UserResolution
+from gorc.image.inventory.network import hosts_sources
 from gorc.image.inventory.users import parse_group, parse_passwd
 from tests.image.inventory_kit import add_dir, inventory
 
@@ -129,3 +132,15 @@ def test_tmp_that_is_a_file() -> None:
     fs.add("/tmp", b"")
     tmp = inventory(fs).tmp
     assert tmp.exists and not tmp.is_dir and not tmp.usable
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet=st.sampled_from(list("ab:0129+-#, \n\t\r\x00é")), max_size=300))
+def test_colon_files_never_raise_and_account_for_every_line(text: str) -> None:
+    users, skipped_users = parse_passwd(text)
+    groups, skipped_groups = parse_group(text)
+    meaningful = [line for line in text.split("\n") if line.strip()
+                  and not line.strip().startswith("#")]
+    assert len(users) + len(skipped_users) == len(meaningful)
+    assert len(groups) + len(skipped_groups) == len(meaningful)
+    assert hosts_sources(text) is None or isinstance(hosts_sources(text), tuple)

@@ -33,7 +33,8 @@ _NUMBER = re.compile(r"^[+-]?\d+$")
 
 
 def _lines(text: str) -> list[tuple[int, str]]:
-    stripped = ((n, line.strip()) for n, line in enumerate(text.splitlines(), 1))
+    # Go reads lines up to "\n" only (bufio.Reader.ReadLine); "\r" is trimmed as space.
+    stripped = ((n, line.strip()) for n, line in enumerate(text.split("\n"), 1))
     return [(n, line) for n, line in stripped if line and not line.startswith("#")]
 
 
