@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import gzip
+import io
 import json
+import tarfile
 from pathlib import Path
 
 import pytest
@@ -19,6 +21,7 @@ from tests.image.imagekit import (
     check_image,
     digest,
     docker_archive,
+    read_layers,
     ref_name,
     tar_bytes,
     tar_dir,
@@ -203,3 +206,24 @@ def test_oci_blob_symlink_out_of_layout(tmp_path: Path) -> None:
     config.symlink_to(outside)
     with pytest.raises(ImageSourceError, match="is missing"):
         OCILayoutSource(root, archive=False).open()
+
+
+def test_docker_archive_linked_layer(tmp_path: Path) -> None:
+    """docker save stores a layer that repeats as a symlink to its first copy."""
+    image = Image([BASE, BASE])
+    path = docker_archive(tmp_path / "a.tar", {"app:v1": image})
+    linked = tmp_path / "linked.tar"
+    with tarfile.open(path) as source, tarfile.open(linked, "w") as out:
+        seen: dict[bytes, str] = {}
+        for member in source:
+            data = source.extractfile(member)
+            content = data.read() if data else b""
+            if member.name.endswith("layer.tar") and content in seen:
+                link = tarfile.TarInfo(member.name)
+                link.type, link.linkname = tarfile.SYMTYPE, f"../{seen[content]}"
+                out.addfile(link)
+                continue
+            seen.setdefault(content, member.name)
+            out.addfile(member, io.BytesIO(content))
+    opened = DockerArchiveSource(linked).open()
+    assert read_layers(opened) == [BASE.tar, BASE.tar]

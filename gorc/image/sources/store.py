@@ -161,7 +161,7 @@ class TarStore(BlobStore):
                 return member
             # docker save stores a repeated layer as a link to its first copy
             base = "" if member.islnk() else posixpath.dirname(name or "")
-            name = clean_member_name(posixpath.join(base, member.linkname))
+            name = clean_member_name(posixpath.normpath(posixpath.join(base, member.linkname)))
         return None
 
     def _index(self) -> dict[str, tarfile.TarInfo]:
