@@ -14,6 +14,7 @@ before anything is read, and every error from the parser becomes a
 
 from __future__ import annotations
 
+import functools
 import io
 import logging
 import struct
@@ -23,8 +24,9 @@ from enum import StrEnum
 from typing import BinaryIO, TypeVar
 
 from elftools.common.exceptions import ELFError, ELFParseError
+from elftools.common.utils import struct_parse
 from elftools.construct.core import ConstructError
-from elftools.elf.elffile import ELFFile
+from elftools.elf.structs import ELFStructs
 
 from gorc.binary.upx import UPX_WINDOW, looks_packed
 from gorc.errors import BinaryError
@@ -291,12 +293,13 @@ def _read_exact(stream: BinaryIO, offset: int, size: int, file_size: int, what: 
 def _read_layout(stream: BinaryIO) -> ElfLayout:
     file_size = _file_size(stream)
     stream.seek(0)
-    if not is_elf(stream.read(4)):
+    ident = stream.read(16)
+    if not is_elf(ident):
         raise BinaryError("cannot read ELF: no ELF magic")
-    elf = ELFFile(stream)
-    little = elf.little_endian
-    elf_class = elf.elfclass
-    header = elf.header
+    if len(ident) < 16 or ident[4] not in (1, 2) or ident[5] not in (1, 2):
+        raise BinaryError("cannot read ELF: bad class or byte order in e_ident")
+    elf_class, little = 32 * ident[4], ident[5] == 1
+    header = struct_parse(_header_structs(elf_class, little).Elf_Ehdr, stream, stream_pos=0)
     stream.seek(16)
     e_type, machine = struct.unpack(("<" if little else ">") + "HH", stream.read(4))
     partial = ElfLayout(elf_class, little, machine, e_type, (), (), file_size)
@@ -305,6 +308,18 @@ def _read_layout(stream: BinaryIO) -> ElfLayout:
     sections = _read_sections(stream, partial, header["e_shoff"], header["e_shnum"],
                               header["e_shentsize"], header["e_shstrndx"])
     return ElfLayout(elf_class, little, machine, e_type, segments, sections, file_size)
+
+
+@functools.cache
+def _header_structs(elf_class: int, little_endian: bool) -> ELFStructs:
+    """pyelftools' header structures for one class and byte order.
+
+    Built once: creating them costs more than reading a binary's headers, and
+    parsing with them keeps no state.
+    """
+    structs = ELFStructs(little_endian=little_endian, elfclass=elf_class)
+    structs.create_basic_structs()
+    return structs
 
 
 def _read_segments(stream: BinaryIO, layout: ElfLayout, phoff: int, phnum: int,
