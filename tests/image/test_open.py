@@ -92,6 +92,17 @@ def test_platform_choice(tmp_path: Path) -> None:
     assert image.fs.exists("/arm")
 
 
+def test_explicit_platform_on_a_single_image(tmp_path: Path) -> None:
+    blobs = Blobs()
+    layout = blobs.write_layout(tmp_path / "oci", [blobs.manifest(IMAGE)])
+    with pytest.raises(ImageSourceError, match="no image for linux/arm64/v8; platforms present: "
+                                               "linux/amd64"):
+        open_image(f"oci-dir:{layout}", platform=parse_platform("linux/arm64"),
+                   cache_dir=tmp_path / "c")
+    # without --platform an image of any architecture is read (CCG204 reports it)
+    assert open_image(f"oci-dir:{layout}", cache_dir=tmp_path / "c").summary.architecture
+
+
 def test_wrong_diff_id(tmp_path: Path) -> None:
     config = json.loads(IMAGE.config())
     config["rootfs"]["diff_ids"][1] = "sha256:" + "0" * 64

@@ -175,6 +175,7 @@ def test_registry_unreachable(docker_config: Path) -> None:
 def test_insecure_hosts(host: str, insecure: bool) -> None:
     assert is_insecure(host, ()) is insecure
     assert is_insecure("myreg:5000", ["myreg:5000"])
+    assert is_insecure("myreg:5000", ["http://myreg:5000/"])
 
 
 def test_parse_challenge() -> None:

@@ -170,6 +170,7 @@ class ManifestWalker:
         """The image a manifest describes: its verified config and its layers."""
         config_desc = parse_descriptor(manifest.get("config"), self.where)
         config = parse_config(verify(self.fetch(config_desc), config_desc, self.where), self.where)
+        self._check_platform(config)
         layers = manifest.get("layers")
         if not isinstance(layers, list):
             raise ImageSourceError(f"cannot read {self.where}: the manifest has no layers list")
@@ -186,6 +187,18 @@ class ManifestWalker:
             blobs.append(LayerBlob(layer.digest, layer.media_type, layer.size, diff_id,
                                    self.opener(layer)))
         return OpenedImage(reference, descriptor.digest, config, config_desc.digest, tuple(blobs))
+
+    def _check_platform(self, config: Mapping[str, Any]) -> None:
+        """An explicit --platform must match a single-platform image too.
+
+        Without one, an image of another architecture is still read: that
+        mismatch is a finding (CCG204), not a reason to stop.
+        """
+        found = platform_of(config)
+        if self.platform is not None and found is not None and not self.platform.matches(found):
+            raise ImageSourceError(
+                f"{self.where} has no image for {self.platform}; platforms present: {found}"
+            )
 
 
 def check_layer_type(layer: Descriptor) -> None:

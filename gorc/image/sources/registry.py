@@ -18,6 +18,7 @@ import hashlib
 import io
 import ipaddress
 import logging
+import re
 from collections.abc import Callable, Sequence
 from typing import Any, BinaryIO
 
@@ -47,8 +48,12 @@ TIMEOUT = (30, 120)  # connect, read (seconds)
 
 
 def is_insecure(host: str, insecure_registries: Sequence[str]) -> bool:
-    """True for loopback hosts and hosts listed with --insecure-registry (plain http)."""
-    if host in insecure_registries:
+    """True for loopback hosts and hosts listed with --insecure-registry (plain http).
+
+    Entries may be written with a scheme (``http://reg:5000``), as in daemon.json.
+    """
+    listed = {re.sub(r"^[a-z]+://", "", entry).rstrip("/") for entry in insecure_registries}
+    if host in listed:
         return True
     name = host.rsplit(":", 1)[0] if not host.endswith("]") else host
     name = name.strip("[]")
