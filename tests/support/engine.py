@@ -8,6 +8,7 @@ session, and stops only that daemon afterwards.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import shutil
@@ -91,10 +92,12 @@ class DockerEngine:
         A container the runtime cannot start gives the runtime's error text as
         output with the exit code the docker CLI would give (125-127).
         """
-        client = self.client()
-        container = client.containers.create(
-            image, command=command, entrypoint=entrypoint, network_mode="none"
-        )
+        try:
+            container = self.client().containers.create(
+                image, command=command, entrypoint=entrypoint, network_mode="none"
+            )
+        except docker.errors.APIError as err:
+            raise InfraError(f"cannot create a container of {image}: {err.explanation}") from err
         try:
             return _start_and_wait(container, timeout)
         finally:
@@ -122,7 +125,8 @@ def _start_and_wait(container: Any, timeout: float) -> RunResult:
     try:
         status = container.wait(timeout=timeout)
     except (requests.exceptions.ReadTimeout, requests.exceptions.ConnectionError):
-        container.kill()
+        with contextlib.suppress(docker.errors.APIError):
+            container.kill()  # it may have exited between the timeout and now
         output = container.logs(stdout=True, stderr=True).decode(errors="replace")
         return RunResult(EXIT_TIMED_OUT, output + f"\n[timed out after {timeout}s]")
     output = container.logs(stdout=True, stderr=True).decode(errors="replace")
