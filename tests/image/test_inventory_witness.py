@@ -5,7 +5,7 @@ inventory claims to know: where ``exec.LookPath`` finds each program, whether
 ``x509.SystemCertPool`` holds certificates, whether ``time.LoadLocation`` finds
 zone data, whether ``user.Current`` works for the container's user and whether
 ``os.CreateTemp`` can write the temp dir. Each answer must match the inventory
-of the same root.
+of the same image, read back from the engine by gorc.
 """
 
 from __future__ import annotations
@@ -14,14 +14,15 @@ import io
 import json
 import shutil
 import zipfile
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+import docker.errors
 import pytest
 
-from gorc.image.config import summarize
-from gorc.image.fs import DirFileSystem
 from gorc.image.inventory import Inventory, collect_inventory
+from gorc.image.open import open_image
 from tests.support import MissingToolError, cache_dir, hash_inputs, in_ci, locked
 from tests.support.engine import DockerEngine
 from tests.support.probes import ProbeBuilder
@@ -140,14 +141,27 @@ CASES = [
     ("custom-stored", "app", {"ZONEINFO": "/zoneinfo.zip"}),
     ("custom-deflated", "1000",
      {"ZONEINFO": "/zoneinfo.zip", "SSL_CERT_FILE": "/etc/ssl/cert.pem"}),
+    ("distroless-static", None,
+     {"SSL_CERT_FILE": "/nope.pem", "SSL_CERT_DIR": "/no:/etc/ssl/certs"}),
+    ("distroless-static", None, {"SSL_CERT_FILE": "/nope.pem", "SSL_CERT_DIR": "/nowhere"}),
+    ("distroless-static", "nonroot", {"TMPDIR": "/home/nonroot"}),
+    ("distroless-static", "nobody", {"TMPDIR": "/etc"}),
+    ("custom-stored", "app", {"TMPDIR": "/etc/ssl/certs/ca-certificates.crt"}),
 ]
+
+
+@pytest.fixture(scope="module")
+def layer_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One layer cache for every case, so shared layers are read once."""
+    return tmp_path_factory.mktemp("layers")
 
 
 @pytest.mark.parametrize(("kind", "user", "env"), CASES, ids=[
     f"{kind}-{user or 'root'}-{'+'.join(env) or 'plain'}" for kind, user, env in CASES
 ])
 def test_inventory_matches_go(engine: DockerEngine, roots: RootBuilder, witness: Path,
-                              kind: str, user: str | None, env: dict[str, str]) -> None:
+                              layer_cache: Path, kind: str, user: str | None,
+                              env: dict[str, str]) -> None:
     if kind.startswith("custom-"):
         root = _custom_root(roots, kind, deflate=kind.endswith("deflated"))
     else:
@@ -155,10 +169,9 @@ def test_inventory_matches_go(engine: DockerEngine, roots: RootBuilder, witness:
     tag = f"gorc-test/inventory-{kind}:{hash_inputs([json.dumps(env, sort_keys=True)])[:12]}"
     image_from_root(engine, root, tag, files={"/gorc-witness": witness},
                     entrypoint=["/gorc-witness"], env=env)
-    attrs = engine.client().images.get(tag).attrs
-    config = {"config": {**attrs["Config"], "User": user or ""},
-              "architecture": attrs.get("Architecture"), "os": attrs.get("Os")}
-    inv = collect_inventory(DirFileSystem(root), summarize(tag, None, config))
+    # USER is given at run time (docker run --user), so the summary gets it the same way.
+    with open_image(f"docker:{tag}", cache_dir=layer_cache) as image:
+        inv = collect_inventory(image.fs, replace(image.summary, user=user))
 
     names = sorted({p.name for p in inv.programs} | set(EXTRA_NAMES))
     seen = _run(engine, tag, names, user)
@@ -172,3 +185,25 @@ def _assert_same(inv: Inventory, seen: dict[str, Any]) -> None:
     assert seen["zoneinfo"] == bool(inv.zoneinfo)
     assert seen["user"] == inv.config_user.current_works
     assert seen["temp"] == inv.tmp.usable
+
+
+@pytest.mark.parametrize("user", ["ghost", "nonroot:ghosts", "nonroot", "4242:4242"])
+def test_runtime_refuses_what_the_inventory_says_it_refuses(
+    engine: DockerEngine, roots: RootBuilder, witness: Path, layer_cache: Path, user: str
+) -> None:
+    tag = image_from_root(engine, roots.build("distroless-static"),
+                          "gorc-test/inventory-distroless-static:users",
+                          files={"/gorc-witness": witness}, entrypoint=["/gorc-witness"])
+    with open_image(f"docker:{tag}", cache_dir=layer_cache) as image:
+        inv = collect_inventory(image.fs, replace(image.summary, user=user))
+
+    container = engine.client().containers.create(tag, user=user, network_disabled=True)
+    try:
+        container.start()
+        started = container.wait(timeout=60).get("StatusCode") == 0
+    except docker.errors.APIError as err:
+        assert "unable to find" in str(err)
+        started = False
+    finally:
+        container.remove(force=True)
+    assert started == inv.config_user.runtime_starts
