@@ -23,11 +23,13 @@ import logging
 import struct
 from typing import BinaryIO
 
-from gorc.binary.elf import (
+from gorc.binary.elflayout import (
     GO_BUILDINFO_WINDOW,
+    SHT_NOBITS,
     ElfLayout,
     find_buildinfo_magic,
     guarded,
+    read_at,
     read_layout,
 )
 from gorc.errors import BinaryError
@@ -48,7 +50,7 @@ def read_buildinfo(stream: BinaryIO, layout: ElfLayout | None = None) -> GoBuild
     """The Go build info of an ELF program, or None when it is not a Go program.
 
     ``layout`` may be passed when the caller already read it with
-    :func:`~gorc.binary.elf.read_layout`. Raises BinaryError when the file is
+    :func:`~gorc.binary.elflayout.read_layout`. Raises BinaryError when the file is
     not a readable ELF or its build info is damaged.
     """
     return guarded("Go build info", lambda: _read(stream, layout))
@@ -69,7 +71,7 @@ def _read_raw(stream: BinaryIO, layout: ElfLayout) -> tuple[str, str] | None:
     start = _data_start(layout)
     if start is None:
         return None
-    window = _read_at(stream, start, GO_BUILDINFO_WINDOW, layout.file_size)
+    window = read_at(stream, start, GO_BUILDINFO_WINDOW, layout.file_size)
     at = find_buildinfo_magic(window)
     if at < 0 or len(window) - at < _HEADER_SIZE:
         return None
@@ -89,17 +91,10 @@ def _read_raw(stream: BinaryIO, layout: ElfLayout) -> tuple[str, str] | None:
 
 def _data_start(layout: ElfLayout) -> int | None:
     section = layout.section(".go.buildinfo")
-    if section is not None and section.type != 8:  # SHT_NOBITS holds no bytes
+    if section is not None and section.type != SHT_NOBITS:  # NOBITS holds no bytes
         return section.offset
     segment = layout.first_data_load()
     return None if segment is None else segment.offset
-
-
-def _read_at(stream: BinaryIO, offset: int, size: int, file_size: int) -> bytes:
-    if offset < 0 or offset >= file_size:
-        return b""
-    stream.seek(offset)
-    return stream.read(min(size, file_size - offset))
 
 
 def _uvarint_string(data: bytes) -> tuple[bytes, bytes]:

@@ -17,7 +17,8 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import BinaryIO
 
-from gorc.binary.elf import ELF_MAGIC, ElfLayout, has_go_buildinfo, is_elf, read_layout
+from gorc.binary.elf import has_go_buildinfo
+from gorc.binary.elflayout import ELF_MAGIC, ElfLayout, is_elf, read_layout
 from gorc.errors import BinaryError, GorcError
 from gorc.image.fs import FileInfo, FileSystem, FileType, normalize
 
