@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import json
+import shutil
 import subprocess
+import tarfile
 from pathlib import Path
 
 import pytest
@@ -211,3 +214,29 @@ def test_roots_are_built_once(roots: RootBuilder) -> None:
     assert roots.build("musl-busybox") == first
     assert (first / "bin/busybox").is_file()
     assert (first / "bin/ls").resolve() == (first / "bin/busybox").resolve()
+
+
+def test_probe_build_tags_change_linkage(probes: ProbeBuilder) -> None:
+    with_cgo = probes.build("net", "cgo-glibc")
+    pure_go = probes.build("net", "cgo-glibc", tags=("netgo",))
+
+    assert _interpreter(with_cgo) == "/lib64/ld-linux-x86-64.so.2"
+    assert _interpreter(pure_go) == ""
+
+
+def test_build_and_save_a_dockerfile_context(
+    engine: DockerEngine, probes: ProbeBuilder, tmp_path: Path
+) -> None:
+    context = tmp_path / "context"
+    context.mkdir()
+    shutil.copy(probes.build("hello", "static"), context / "hello")
+    (context / "Containerfile").write_text('FROM scratch\nCOPY hello /hello\nCMD ["/hello"]\n')
+
+    image_id = engine.build(context, "gorc-test/infra-build:v1", dockerfile="Containerfile")
+    archive = engine.save("gorc-test/infra-build:v1", tmp_path / "image.tar")
+
+    assert image_id.startswith("sha256:")
+    with tarfile.open(archive) as tar:
+        manifest = json.load(tar.extractfile("manifest.json"))  # type: ignore[arg-type]
+    assert manifest[0]["RepoTags"] == ["gorc-test/infra-build:v1"]
+    assert engine.run("gorc-test/infra-build:v1").output.strip() == "hello"
