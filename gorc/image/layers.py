@@ -15,12 +15,14 @@ Cache layout (``$GORC_CACHE_DIR``, else ``$XDG_CACHE_HOME/gorc``, else
     tmp/                                    work in progress, renamed when complete
 
 A layer directory appears by one atomic rename, so concurrent runs and
-interrupted runs never leave half a layer. The cache is not pruned: remove the
-directory to reclaim space (each layer costs its uncompressed size).
+interrupted runs never leave half a layer. Each layer costs its uncompressed
+size; nothing is pruned on its own: :meth:`LayerStore.prune` drops the least
+recently used layers down to a size, or remove the directory.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import io
 import logging
@@ -146,8 +148,37 @@ class LayerStore:
             cached = self._cached(diff_id)
             if cached is not None:
                 log.debug("layer %s: cache hit", short(diff_id))
+                _touch(cached.tar_path.parent / "index")
                 return replace(cached, digest=blob.digest)
         return self._read_blob(blob)
+
+    def prune(self, max_bytes: int) -> int:
+        """Drop least recently used layers until the cache holds at most ``max_bytes``.
+
+        Returns the number of bytes freed. A layer in use by another run stays
+        readable there: its open files survive the removal (POSIX unlink semantics).
+        """
+        layers = sorted(self._cached_layers(), key=lambda item: item[0])
+        total = sum(size for _, size, _ in layers)
+        freed = 0
+        for _, size, directory in layers:
+            if total - freed <= max_bytes:
+                break
+            self._discard(directory)
+            freed += size
+        log.debug("pruned %d bytes from %s", freed, self.cache_dir)
+        return freed
+
+    def _cached_layers(self) -> Iterator[tuple[float, int, Path]]:
+        """(last use, bytes, directory) of every cached layer."""
+        root = self.cache_dir / "layers"
+        for directory in root.glob("*/*"):
+            try:
+                used = (directory / "index").stat().st_mtime
+                size = sum(path.stat().st_size for path in directory.iterdir())
+            except OSError:
+                continue
+            yield used, size, directory
 
     # -- the cache -------------------------------------------------------------
 
@@ -239,6 +270,13 @@ class LayerStore:
             os.replace(partial, path)
         except OSError as err:
             log.debug("cannot record blob %s: %s", short(digest), err)
+
+
+def _touch(path: Path) -> None:
+    """Mark a cached layer as used now, for :meth:`LayerStore.prune`."""
+    # a read-only cache still works, it only prunes less well
+    with contextlib.suppress(OSError):
+        os.utime(path)
 
 
 def _index_into(blob: LayerBlob, tar_path: Path) -> tuple[TarContents, str]:

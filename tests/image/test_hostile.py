@@ -248,3 +248,14 @@ def test_pax_size_must_be_ascii_digits(cache: Path) -> None:
     stored = pax + record.ljust(512, b"\0") + raw_header(b"f") + bytes(1024)
     with pytest.raises(LayerError, match=r"malformed tar header at offset 0: PAX size '²'"):
         _load(cache, stored)
+
+
+def test_root_cannot_be_replaced_and_symlinked_parents_stay_inside(cache: Path) -> None:
+    first = make_tar([("x", "symlink", "/"), ("up", "symlink", "../../..")])
+    second = make_tar([("./", "symlink", "/elsewhere"), ("x/etc/passwd", "file", "via x"),
+                       ("up/etc/group", "file", "via up")])
+    fs = squash([_load(cache, first, first), _load(cache, second, second)])
+    assert fs.lstat("/").type is FileType.DIR  # type: ignore[union-attr]
+    assert fs.read("/etc/passwd") == b"via x"
+    assert fs.read("/etc/group") == b"via up"
+    assert fs.lstat("/x").type is FileType.SYMLINK  # type: ignore[union-attr]

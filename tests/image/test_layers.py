@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import logging
 import marshal
+import os
 import tarfile
 import threading
 from pathlib import Path
@@ -201,3 +202,19 @@ def test_concurrent_loads_of_one_layer(tmp_path: Path) -> None:
     assert [p.name for p in (tmp_path / "layers" / "sha256").iterdir()] == [digest(tar)[7:]]
     assert list((tmp_path / "tmp").iterdir()) == []
     assert LayerStore(tmp_path).load(blob(stored, tar, opener=_never_open)).size == len(tar)
+
+
+def test_prune_drops_least_recently_used_layers(tmp_path: Path) -> None:
+    store = LayerStore(tmp_path)
+    tars = [make_tar([(f"f{n}", "file", bytes(20_000))]) for n in range(3)]
+    indexes = [store.load(blob(tar, tar)) for tar in tars]
+    for age, index in zip((300, 100, 200), indexes, strict=True):
+        index_file = index.tar_path.parent / "index"
+        stamp = index_file.stat().st_mtime - age
+        os.utime(index_file, (stamp, stamp))
+
+    one_layer = indexes[1].size + (indexes[1].tar_path.parent / "index").stat().st_size
+    freed = store.prune(one_layer)
+    assert freed > 0
+    assert [store.has(index.diff_id) for index in indexes] == [False, True, False]
+    assert store.prune(10**12) == 0
