@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 
 from gorc import __version__
-from gorc.cli import analyze, explain, rules
+from gorc.cli import analyze, explain, inspect, rules
 from gorc.cli.main import configure_logging
 
 HELP = (
@@ -50,6 +50,7 @@ def build_app() -> typer.Typer:
         context_settings={"help_option_names": ["-h", "--help"]},
     )
     app.callback()(_root)
+    app.command("inspect")(inspect.command)
     app.command("analyze")(analyze.command)
     app.command("rules")(rules.command)
     app.command("explain")(explain.command)

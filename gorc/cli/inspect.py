@@ -1,0 +1,122 @@
+"""``gorc inspect IMAGE``: audit a real image, optionally with its source and Dockerfile."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from gorc.cli.options import Output, Strict
+from gorc.errors import UsageError
+
+if TYPE_CHECKING:
+    from gorc.report import OutputSpec
+
+IMAGE_PANEL = "Image"
+WITNESS_PANEL = "Source and Dockerfile"
+
+
+def command(
+    image: Annotated[
+        str,
+        typer.Argument(
+            metavar="IMAGE",
+            help="docker:NAME, docker-archive:PATH, oci-archive:PATH, oci-dir:PATH, "
+            "registry:NAME, dir:PATH, or NAME[:TAG|@DIGEST] (engine first, then registry).",
+        ),
+    ],
+    source: Annotated[
+        Path | None,
+        typer.Option(help="The Go project the image runs.", rich_help_panel=WITNESS_PANEL),
+    ] = None,
+    dockerfile: Annotated[
+        Path | None,
+        typer.Option(
+            help="The Dockerfile the image was built from.", rich_help_panel=WITNESS_PANEL
+        ),
+    ] = None,
+    platform: Annotated[
+        str | None,
+        typer.Option(
+            metavar="OS/ARCH[/VARIANT]",
+            help="Pick this platform from a multi-platform image.",
+            rich_help_panel=IMAGE_PANEL,
+        ),
+    ] = None,
+    build: Annotated[
+        Path | None,
+        typer.Option(
+            metavar="DIR",
+            help="Build the image from this context first (with --dockerfile).",
+            rich_help_panel=IMAGE_PANEL,
+        ),
+    ] = None,
+    build_arg: Annotated[
+        list[str] | None,
+        typer.Option(
+            metavar="K=V", help="Build argument for --build.", rich_help_panel=IMAGE_PANEL
+        ),
+    ] = None,
+    insecure_registry: Annotated[
+        list[str] | None,
+        typer.Option(
+            metavar="HOST[:PORT]",
+            help="Reach this registry over plain http.",
+            rich_help_panel=IMAGE_PANEL,
+        ),
+    ] = None,
+    cache_dir: Annotated[
+        Path | None,
+        typer.Option(
+            envvar="GORC_CACHE_DIR",
+            help="Layer cache (default: the user cache dir).",
+            rich_help_panel=IMAGE_PANEL,
+        ),
+    ] = None,
+    output: Output = None,
+    strict: Strict = False,
+) -> int:
+    """Audit a container image: will its Go programs start there, and what is missing."""
+    from gorc.cli.render import render
+    from gorc.pipeline import BuildSpec, InspectRequest, inspect_image
+
+    specs = _parse_outputs(output)
+    build_spec = None
+    if build is not None:
+        dockerfile_name = str(dockerfile) if dockerfile else None
+        build_spec = BuildSpec(build, dockerfile_name, _parse_build_args(build_arg or []))
+    request = InspectRequest(
+        reference=image,
+        platform=platform,
+        source=_existing_dir(source, "--source"),
+        dockerfile=dockerfile,
+        build=build_spec,
+        insecure_registries=tuple(insecure_registry or ()),
+        cache_dir=cache_dir,
+        strict=strict,
+    )
+    return render(inspect_image(request), specs, sys.stdout, dockerfile)
+
+
+def _parse_outputs(output: list[str] | None) -> list[OutputSpec]:
+    from gorc.report.output import parse_output_spec
+
+    return [parse_output_spec(text) for text in (output or ["text"])]
+
+
+def _parse_build_args(pairs: list[str]) -> tuple[tuple[str, str], ...]:
+    parsed = []
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise UsageError(f"--build-arg {pair!r}: expected KEY=VALUE")
+        parsed.append((key, value))
+    return tuple(parsed)
+
+
+def _existing_dir(path: Path | None, option: str) -> Path | None:
+    if path is not None and not path.is_dir():
+        raise UsageError(f"{option} {path}: not a directory")
+    return path

@@ -1,0 +1,95 @@
+"""The run of one command: open the witnesses, collect facts, reconcile, return a Result.
+
+The CLI builds a request and calls :func:`inspect_image`; nothing here prints.
+Heavy modules (image sources, ELF reading) are imported inside the functions so
+that ``gorc rules`` and ``gorc --version`` stay fast.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from gorc.model import Result, SourceLocation, Unknown
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class BuildSpec:
+    """Build the image from a context directory before inspecting it (``--build``)."""
+
+    context: Path
+    dockerfile: str | None = None
+    build_args: tuple[tuple[str, str], ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class InspectRequest:
+    """What ``gorc inspect`` was asked to do."""
+
+    reference: str
+    platform: str | None = None
+    source: Path | None = None
+    dockerfile: Path | None = None
+    build: BuildSpec | None = None
+    insecure_registries: tuple[str, ...] = ()
+    cache_dir: Path | None = None
+    strict: bool = False
+    extra_unknowns: tuple[Unknown, ...] = field(default=())
+
+
+def inspect_image(request: InspectRequest) -> Result:
+    """Open the image, read its inventory and binaries, and judge what will run."""
+    from gorc.binary.verdict import judge_image
+    from gorc.image.inventory import collect_inventory
+    from gorc.image.open import BuildRequest, open_image
+    from gorc.image.platform import parse_platform
+
+    platform = parse_platform(request.platform) if request.platform else None
+    build = None
+    if request.build is not None:
+        build = BuildRequest(
+            context=request.build.context,
+            dockerfile=request.build.dockerfile,
+            build_args=dict(request.build.build_args),
+            tag=None,
+        )
+    with open_image(
+        request.reference,
+        platform=platform,
+        cache_dir=request.cache_dir,
+        insecure_registries=request.insecure_registries,
+        build=build,
+    ) as image:
+        inventory = collect_inventory(image.fs, image.summary)
+        verdict = judge_image(image.fs, image.summary, image.summary.reference)
+
+    unknowns = (*_witnesses_not_read(request), *inventory.unknowns, *verdict.unknowns)
+    return Result(
+        findings=tuple(verdict.findings),
+        image=image.summary,
+        binaries=tuple(verdict.binaries),
+        needs=None,
+        provides=inventory.provides(),
+        unknowns=unknowns,
+        strict=request.strict,
+    )
+
+
+def _witnesses_not_read(request: InspectRequest) -> tuple[Unknown, ...]:
+    """Source and Dockerfile analysis are not built yet: say so rather than pretend."""
+    unknowns = []
+    for option, path in (("--source", request.source), ("--dockerfile", request.dockerfile)):
+        if path is None:
+            continue
+        log.warning("%s %s: this version of gorc does not analyse it yet", option, path)
+        unknowns.append(
+            Unknown(
+                what=f"{option} {path}",
+                reason="source and Dockerfile analysis are not available in this version",
+                location=SourceLocation(str(path)),
+            )
+        )
+    return tuple(unknowns)
