@@ -23,23 +23,23 @@ recently used layers down to a size, or remove the directory.
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import io
 import logging
 import marshal
 import os
 import shutil
 import tempfile
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import BinaryIO
 
 from gorc.errors import LayerError
-from gorc.image.decompress import HashingReader, check_media_type, inflate, short
+from gorc.image.blobpass import read_blob
+from gorc.image.decompress import check_media_type, short
 from gorc.image.gcpause import gc_paused
 from gorc.image.sources.base import LayerBlob
-from gorc.image.tarindex import TarContents, TarEntry, scan
+from gorc.image.tarindex import TarContents, TarEntry
 
 log = logging.getLogger(__name__)
 
@@ -234,7 +234,7 @@ class LayerStore:
         work = Path(tempfile.mkdtemp(prefix="layer-", dir=self._tmp_root()))
         try:
             with gc_paused():
-                contents, diff_id = _index_into(blob, work / "layer.tar")
+                contents, diff_id = read_blob(blob, work / "layer.tar")
             _write_index(work, diff_id, blob.digest, contents)
             final = self._install(work, diff_id)
             self._record_alias(blob.digest, diff_id)
@@ -277,61 +277,6 @@ def _touch(path: Path) -> None:
     # a read-only cache still works, it only prunes less well
     with contextlib.suppress(OSError):
         os.utime(path)
-
-
-def _index_into(blob: LayerBlob, tar_path: Path) -> tuple[TarContents, str]:
-    """Read ``blob`` once into ``tar_path``; its contents and verified diff_id."""
-    label = short(blob.digest)
-    diff_hasher = hashlib.sha256()
-    try:
-        with blob.open() as raw, open(tar_path, "wb") as sink:
-            reader = HashingReader(raw, blob.digest)
-            try:
-                contents = scan(_tee(inflate(reader, blob.digest), sink, diff_hasher), label)
-            except LayerError as err:
-                _blame_digest(reader, blob, err)
-                raise
-    except OSError as err:
-        raise LayerError(f"cannot read layer {label}: {err.strerror or err}") from err
-
-    _check_stored(reader, blob)
-    diff_id = f"sha256:{diff_hasher.hexdigest()}"
-    if blob.diff_id and blob.diff_id != diff_id:
-        raise LayerError(f"layer {label}: digest mismatch: uncompressed content is "
-                         f"{diff_id}, the image config says {blob.diff_id}")
-    return contents, diff_id
-
-
-def _tee(chunks: Iterable[bytes], sink: BinaryIO, hasher: hashlib._Hash) -> Iterator[bytes]:
-    for chunk in chunks:
-        sink.write(chunk)
-        hasher.update(chunk)
-        yield chunk
-
-
-def _check_stored(reader: HashingReader, blob: LayerBlob) -> None:
-    """The stored bytes must have the digest (and size) the manifest promised."""
-    label = short(blob.digest)
-    if ":" in blob.digest and reader.digest != blob.digest:
-        raise LayerError(f"layer {label}: digest mismatch: stored content is {reader.digest}")
-    if blob.size is not None and reader.count != blob.size:
-        raise LayerError(f"layer {label}: size mismatch: {reader.count} bytes, "
-                         f"the manifest says {blob.size}")
-
-
-def _blame_digest(reader: HashingReader, blob: LayerBlob, err: LayerError) -> None:
-    """A damaged stream whose digest is also wrong is reported as a digest mismatch.
-
-    The mismatch names the real cause (a corrupt or substituted blob) better than
-    whatever the inflater or tar reader tripped on.
-    """
-    try:
-        reader.drain()
-    except LayerError:
-        return
-    if ":" in blob.digest and reader.digest != blob.digest:
-        raise LayerError(f"layer {short(blob.digest)}: digest mismatch: stored content is "
-                         f"{reader.digest}") from err
 
 
 def _write_index(directory: Path, diff_id: str, digest: str, contents: TarContents) -> None:
