@@ -97,6 +97,9 @@ class SquashedFileSystem(FileSystem):
 
     def listdir(self, path: str) -> list[str]:
         """See :meth:`FileSystem.listdir`."""
+        names = self._children.get(path)
+        if names is not None:  # a real directory's own path: nothing to resolve
+            return sorted(names)
         try:
             real = self.resolve(path)
         except SymlinkLoopError:
