@@ -179,7 +179,10 @@ def _read_interpreter(stream: BinaryIO, layout: ElfLayout) -> str | None:
         return None
     data = read_exact(stream, seg.offset, min(seg.filesz, MAX_NAME), layout.file_size,
                        "PT_INTERP")
-    return data.split(b"\0", 1)[0].decode("utf-8", "replace")
+    name = data.split(b"\0", 1)[0].decode("utf-8", "replace")
+    # An empty PT_INTERP (separate debug files keep the header, not the bytes)
+    # names no loader; readelf shows none either.
+    return name or None
 
 
 def has_go_buildinfo(stream: BinaryIO, layout: ElfLayout) -> bool:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import glob
 import io
 import struct
 from pathlib import Path
@@ -21,10 +22,16 @@ PROBE_BUILDS = [
     ("cgo", "cgo-glibc"), ("cgo", "cgo-musl"), ("net", "static"), ("user", "static"),
 ]
 CROSS = ["386", "arm", "ppc64", "ppc64le", "s390x", "mips", "mipsle", "mips64", "riscv64"]
+CROSS_PIE = ["arm64", "ppc64le"]  # Go links these as PIE internally, without cgo
 SYSTEM = [
     "/usr/bin/skopeo", "/usr/sbin/dockerd", "/usr/bin/docker-registry", "/usr/bin/containerd",
     "/bin/ls", "/lib/x86_64-linux-gnu/libc.so.6", "/lib64/ld-linux-x86-64.so.2",
     "/usr/bin/go", "/usr/bin/readelf",
+    # 32-bit shared objects with dynamic sections, and Go's own ELF test files
+    # (old gcc executables and relocatable objects for many machines).
+    *sorted(glob.glob("/usr/libexec/valgrind/vgpreload_*-x86-linux.so"))[:2],
+    *sorted(glob.glob("/usr/lib/go-1.*/src/debug/elf/testdata/gcc-*-exec")),
+    *sorted(glob.glob("/usr/lib/go-1.*/src/debug/elf/testdata/go-relocation-test-*")),
 ]
 
 
@@ -90,6 +97,14 @@ def test_cross_arch_matches_readelf(goarch: str) -> None:
     info = assert_matches_readelf(hello_for(goarch))
     assert info.arch == goarch
     assert info.has_go_buildinfo
+
+
+@pytest.mark.go
+@pytest.mark.parametrize("goarch", CROSS_PIE)
+def test_cross_pie_matches_readelf(goarch: str) -> None:
+    info = assert_matches_readelf(hello_for(goarch, flags=("-buildmode=pie",)))
+    assert info.elf_type is ElfType.PIE
+    assert info.interpreter is not None
 
 
 @pytest.mark.parametrize("path", SYSTEM)

@@ -226,10 +226,10 @@ def _compile(tool: str, files: dict[str, str], env: dict[str, str], flags: tuple
         os.replace(output, target)
 
 
-def hello_for(goarch: str, **env: str) -> Path:
+def hello_for(goarch: str, flags: tuple[str, ...] = ()) -> Path:
     """The hello program cross-compiled (CGO_ENABLED=0) for ``goarch``."""
     files = {"main/go.mod": "module example.com/hello\n\ngo 1.19\n", "main/main.go": HELLO}
-    return go_build(f"hello-{goarch}", files, {"GOARCH": goarch, **env})
+    return go_build(f"hello-{goarch}", files, {"GOARCH": goarch}, flags)
 
 
 def with_dependency() -> Path:
