@@ -197,22 +197,32 @@ def run_child(archive: Path, cache: Path) -> dict[str, Any]:
     return result
 
 
+_CLI_WRAPPER = """\
+import atexit, resource, runpy, sys
+def report():
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    sys.stderr.write(f"\\ngorc-bench-rss-kb={rss}\\n")
+atexit.register(report)
+sys.argv = ["gorc", *sys.argv[1:]]
+runpy.run_module("gorc", run_name="__main__")
+"""
+
+
 def run_cli(archive: Path, cache: Path) -> dict[str, Any] | None:
     """``gorc inspect`` end to end, timed from outside; None when the CLI lacks it."""
-    command = [sys.executable, "-m", "gorc", "inspect", f"docker-archive:{archive}",
-               "-o", "json"]
     help_text = subprocess.run([sys.executable, "-m", "gorc", "--help"],
                                capture_output=True, text=True, cwd=REPO)
     if "inspect" not in help_text.stdout:
         return None
+    command = [sys.executable, "-c", _CLI_WRAPPER, "inspect", f"docker-archive:{archive}",
+               "-o", "json"]
     env = dict(os.environ, GORC_CACHE_DIR=str(cache))
-    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     start = time.perf_counter()
     done = subprocess.run(command, capture_output=True, text=True, cwd=REPO, env=env)
     seconds = time.perf_counter() - start
-    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    return {"seconds": seconds, "exit_code": done.returncode,
-            "peak_rss_mb": peak / 1024 if peak > before else None}
+    marker = done.stderr.rpartition("gorc-bench-rss-kb=")[2].strip()
+    peak = int(marker) / 1024 if marker.isdigit() else None
+    return {"seconds": seconds, "exit_code": done.returncode, "peak_rss_mb": peak}
 
 
 def main() -> None:
