@@ -15,11 +15,13 @@ from gorc.errors import BinaryError
 from gorc.model import Linkage
 from tests.binary import craft
 from tests.binary.truth import ReadelfFacts, c_static_pie, go_pie, hello_for, readelf
-from tests.support.probes import ProbeBuilder
+from tests.support.probes import PROBES_DIR, ProbeBuilder
 
+PROBE_NAMES = sorted(p.parent.name for p in PROBES_DIR.glob("*/main.go"))
 PROBE_BUILDS = [
-    ("hello", "static"), ("hello", "trimpath"), ("hello", "stripped"), ("hello", "arm64"),
-    ("cgo", "cgo-glibc"), ("cgo", "cgo-musl"), ("net", "static"), ("user", "static"),
+    *(("hello", v) for v in ("trimpath", "stripped", "arm64")),
+    *((name, "static") for name in PROBE_NAMES if name != "cgo"),
+    ("cgo", "cgo-glibc"), ("cgo", "cgo-musl"),
 ]
 CROSS = ["386", "arm", "ppc64", "ppc64le", "s390x", "mips", "mipsle", "mips64", "riscv64"]
 CROSS_PIE = ["arm64", "ppc64le"]  # Go links these as PIE internally, without cgo
