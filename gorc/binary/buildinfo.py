@@ -134,17 +134,19 @@ class _PointerReader:
         self.fmt = (">" if big else "<") + ("I" if ptr_size == 4 else "Q")
 
     def pointer(self, data: bytes, offset: int) -> int:
+        """The pointer-sized word at ``offset`` of ``data``."""
         value: int = struct.unpack_from(self.fmt, data, offset)[0]
         return value
 
     def read(self, vaddr: int, size: int) -> bytes:
+        """``size`` bytes at virtual address ``vaddr`` (offset_of checked they are there)."""
         offset = self.layout.offset_of(vaddr, size)
         if offset is None:
             raise BinaryError(f"cannot read Go build info: address {vaddr:#x} is not in the file")
-        self.stream.seek(offset)
-        return self.stream.read(size)
+        return read_at(self.stream, offset, size, self.layout.file_size)
 
     def string_at(self, vaddr: int) -> bytes:
+        """The bytes of the Go string whose header (data, len) is at ``vaddr``."""
         header = self.read(vaddr, 2 * self.ptr_size)
         data, length = self.pointer(header, 0), self.pointer(header, self.ptr_size)
         if length > _MAX_STRING:

@@ -18,7 +18,6 @@ from dataclasses import dataclass
 from typing import BinaryIO, TypeVar
 
 from elftools.common.exceptions import ELFError, ELFParseError
-from elftools.common.utils import struct_parse
 from elftools.construct.core import ConstructError
 from elftools.elf.structs import ELFStructs
 
@@ -151,7 +150,18 @@ def read_at(stream: BinaryIO, offset: int, size: int, file_size: int) -> bytes:
     if offset < 0 or offset >= file_size or size <= 0:
         return b""
     stream.seek(offset)
-    return stream.read(min(size, file_size - offset))
+    return _read_fully(stream, min(size, file_size - offset))
+
+
+def _read_fully(stream: BinaryIO, size: int) -> bytes:
+    """``size`` bytes or up to the end: a raw stream may return less per read."""
+    data = stream.read(size)
+    while len(data) < size:
+        more = stream.read(size - len(data))
+        if not more:
+            break
+        data += more
+    return data
 
 
 def read_exact(stream: BinaryIO, offset: int, size: int, file_size: int, what: str) -> bytes:
@@ -159,7 +169,7 @@ def read_exact(stream: BinaryIO, offset: int, size: int, file_size: int, what: s
     if offset < 0 or size < 0 or offset + size > file_size:
         raise BinaryError(f"cannot read ELF: {what} lies outside the file")
     stream.seek(offset)
-    data = stream.read(size)
+    data = _read_fully(stream, size)
     if len(data) != size:
         raise BinaryError(f"cannot read ELF: {what} is truncated")
     return data
@@ -167,16 +177,16 @@ def read_exact(stream: BinaryIO, offset: int, size: int, file_size: int, what: s
 
 def _read_layout(stream: BinaryIO) -> ElfLayout:
     file_size = file_size_of(stream)
-    stream.seek(0)
-    ident = stream.read(16)
+    ident = read_at(stream, 0, 16, file_size)
     if not is_elf(ident):
         raise BinaryError("cannot read ELF: no ELF magic")
     if len(ident) < 16 or ident[4] not in (1, 2) or ident[5] not in (1, 2):
         raise BinaryError("cannot read ELF: bad class or byte order in e_ident")
     elf_class, little = 32 * ident[4], ident[5] == 1
-    header = struct_parse(_header_structs(elf_class, little).Elf_Ehdr, stream, stream_pos=0)
-    stream.seek(16)
-    e_type, machine = struct.unpack(("<" if little else ">") + "HH", stream.read(4))
+    # Parsed from bytes: construct expects every read of a stream to be complete.
+    header = _header_structs(elf_class, little).Elf_Ehdr.parse(read_at(stream, 0, 64, file_size))
+    e_type, machine = struct.unpack(("<" if little else ">") + "HH",
+                                    read_exact(stream, 16, 4, file_size, "the ELF header"))
     partial = ElfLayout(elf_class, little, machine, e_type, (), (), file_size)
     segments = _read_segments(stream, partial, header["e_phoff"], header["e_phnum"],
                               header["e_phentsize"])

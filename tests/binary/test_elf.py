@@ -269,3 +269,37 @@ def test_go_pie() -> None:
     info = assert_matches_readelf(go_pie())
     assert info.elf_type is ElfType.PIE
     assert info.interpreter == "/lib64/ld-linux-x86-64.so.2"
+
+
+class _Trickle(io.RawIOBase):
+    """A raw stream that returns at most 7 bytes per read, as raw streams may."""
+
+    def __init__(self, data: bytes) -> None:
+        super().__init__()
+        self._data = io.BytesIO(data)
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        return self._data.seek(offset, whence)
+
+    def tell(self) -> int:
+        return self._data.tell()
+
+    def readinto(self, buffer: bytearray | memoryview) -> int:  # type: ignore[override]
+        chunk = self._data.read(min(len(buffer), 7))
+        buffer[: len(chunk)] = chunk
+        return len(chunk)
+
+
+@pytest.mark.go
+def test_short_reads(probes: ProbeBuilder) -> None:
+    from gorc.binary.buildinfo import read_buildinfo
+
+    data = probes.build("cgo", "cgo-glibc").read_bytes()
+    assert read_elf(_Trickle(data)) == read_elf(io.BytesIO(data))  # type: ignore[arg-type]
+    assert read_buildinfo(_Trickle(data)) == read_buildinfo(io.BytesIO(data))  # type: ignore[arg-type]
