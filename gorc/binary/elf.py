@@ -85,7 +85,16 @@ class VersionNeed:
 
 @dataclass(frozen=True, slots=True)
 class ElfInfo:
-    """What an ELF file tells about how it is started and what it needs."""
+    """What an ELF file tells about how it is started and what it needs.
+
+    ``machine`` is the raw e_machine and ``arch`` its GOARCH name (None when
+    unknown). ``needed``, ``rpath`` and ``runpath`` come from the dynamic
+    segment in file order (paths split on ``:``, ``$ORIGIN`` left as written);
+    ``version_needs`` from DT_VERNEED (``.gnu.version_r``) and ``version_defs``
+    from DT_VERDEF (``.gnu.version_d``) without the VER_FLG_BASE entry, which
+    names the file itself. ``stripped`` means no ``.symtab``; ``upx`` that the
+    file carries UPX's marks, so its real headers and build info are hidden.
+    """
 
     elf_class: int
     little_endian: bool
@@ -147,20 +156,20 @@ def _elf_type(e_type: int, has_interp: bool, flags_1: int) -> ElfType:
     return ElfType.STATIC_PIE if flags_1 & _DF_1_PIE else ElfType.SHARED
 
 
-# Go's GOARCH names by (e_machine, class, little endian); None in the class or
-# order slot means "any".
+# Go's GOARCH names (also the OCI platform names) by (e_machine, class, little
+# endian); None in the class or order slot means "any". Combinations with no
+# GOARCH (x32, 31-bit s390, 32-bit RISC-V) stay unknown rather than guessed.
 _ARCHES: dict[int, tuple[tuple[int | None, bool | None, str], ...]] = {
-    3: ((None, None, "386"),),
-    62: ((64, None, "amd64"), (32, None, "amd64p32")),
-    40: ((None, None, "arm"),),
-    183: ((None, None, "arm64"),),
-    21: ((None, True, "ppc64le"), (None, False, "ppc64")),
-    20: ((None, None, "ppc"),),
-    22: ((64, None, "s390x"), (32, None, "s390")),
-    243: ((64, None, "riscv64"), (32, None, "riscv")),
+    3: ((32, None, "386"),),
+    62: ((64, None, "amd64"),),
+    40: ((32, None, "arm"),),
+    183: ((64, None, "arm64"),),
+    21: ((64, True, "ppc64le"), (64, False, "ppc64")),
+    22: ((64, None, "s390x"),),
+    243: ((64, None, "riscv64"),),
     8: ((64, True, "mips64le"), (64, False, "mips64"), (32, True, "mipsle"), (32, False, "mips")),
     258: ((64, None, "loong64"),),
-    43: ((None, None, "sparc64"),),
+    43: ((64, None, "sparc64"),),
 }
 
 

@@ -165,7 +165,8 @@ def test_cross_32bit_big_endian_without_section_headers() -> None:
     (40, 32, True, "arm"), (21, 64, True, "ppc64le"), (21, 64, False, "ppc64"),
     (22, 64, False, "s390x"), (243, 64, True, "riscv64"), (8, 32, False, "mips"),
     (8, 32, True, "mipsle"), (8, 64, False, "mips64"), (8, 64, True, "mips64le"),
-    (258, 64, True, "loong64"), (0x1234, 64, True, None),
+    (258, 64, True, "loong64"), (0x1234, 64, True, None), (62, 32, True, None),
+    (22, 32, False, None),
 ])
 def test_go_arch_names(machine: int, elf_class: int, little: bool, arch: str | None) -> None:
     assert go_arch(machine, elf_class, little) == arch
