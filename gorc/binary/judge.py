@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import posixpath
+import re
 from dataclasses import dataclass, field
 
 from gorc.binary import advice
@@ -19,6 +20,7 @@ from gorc.binary.elf import ElfInfo, ElfType, read_elf
 from gorc.binary.entrypoint import image_path
 from gorc.binary.ldconfig import LD_SO_CACHE
 from gorc.binary.loader import (
+    Loader,
     LoadReport,
     MissingLibrary,
     MissingVersion,
@@ -47,6 +49,8 @@ log = logging.getLogger(__name__)
 MAX_INTERPRETER_DEPTH = 4
 #: How much of a script the kernel reads for the "#!" line (BINPRM_BUF_SIZE, Linux 5.1+).
 SHEBANG_LIMIT = 256
+#: (binary, image) pairs a 64-bit kernel can usually still run.
+_COMPAT_ARCHES = frozenset({("386", "amd64"), ("arm", "arm64")})
 _ARCH_ALIASES = {"x86_64": "amd64", "x86-64": "amd64", "aarch64": "arm64", "armhf": "arm",
                  "armel": "arm", "armv7l": "arm", "i386": "386", "i686": "386"}
 
@@ -170,9 +174,10 @@ class _ElfCheck:
             needed=elf.needed, go=self.go, runnable=runnable, problems=errors,
             layer=self.judge.location(self.path).layer)
 
-    def _add(self, rule_id: str, message: str, suggestion: str, **evidence: str) -> None:
+    def _add(self, rule_id: str, message: str, suggestion: str,
+             severity: Severity | None = None, **evidence: str) -> None:
         self.findings.append(finding(rule_id, message, self.judge.location(self.path),
-                                     suggestion, None, path=self.path, **evidence))
+                                     suggestion, severity, path=self.path, **evidence))
 
     def _check(self, elf: ElfInfo) -> bool | None:
         if elf.upx:
@@ -196,23 +201,36 @@ class _ElfCheck:
             return True
         fix = (f"build with GOARCH={image_arch}" if self.go is not None
                else f"install the {image_arch} build of the program")
+        evidence = {"binary_arch": elf.arch or str(elf.machine), "image_arch": image_arch}
+        if (elf.arch, image_arch) in _COMPAT_ARCHES:
+            # The kernel runs these through its 32-bit compat layer (IA32_EMULATION,
+            # COMPAT on arm64), which not every host or cloud kernel enables.
+            self._add("CCG204", f"{self.what} is built for {elf.arch} in a {image_arch} image: "
+                      "it starts only where the kernel has 32-bit compat support",
+                      fix, Severity.WARNING, **evidence)
+            return True
         self._add("CCG204", f"{self.what} is built for {elf.arch or f'machine {elf.machine}'} "
                   f"but the image is {image_arch}: 'exec format error'",
-                  f"{fix}, or build the image with --platform linux/{elf.arch}",
-                  binary_arch=elf.arch or str(elf.machine), image_arch=image_arch)
+                  f"{fix}, or build the image with --platform linux/{elf.arch}", None,
+                  **evidence)
         return False
 
-    def _check_dynamic(self, elf: ElfInfo, interp: str) -> bool:
-        fs = self.judge.fs
-        loader = find_loader(fs, interp, elf.arch)
+    def _find_loader(self, elf: ElfInfo, interp: str) -> Loader | None:
+        """The loader the kernel would map, or None (with a finding) when it cannot."""
+        loader = find_loader(self.judge.fs, interp, elf.arch)
         family = binary_family(elf)
+        fix = (f"{advice.static_build_fix(elf, self.go)}, or use "
+               f"{advice.libc_base_hint(family)}")
         if loader is None:
             self._add("CCG201", f"{self.what} cannot start: its ELF interpreter {interp} is not "
                       f"in the image (the kernel answers 'no such file or directory'); it is a "
-                      f"{advice.describe_binary(elf, self.go)}",
-                      f"{advice.static_build_fix(elf, self.go)}, or use "
-                      f"{advice.libc_base_hint(family)}", interpreter=interp)
-            return False
+                      f"{advice.describe_binary(elf, self.go)}", fix, interpreter=interp)
+            return None
+        if loader.elf is not None and loader.elf.machine != elf.machine:
+            self._add("CCG201", f"{self.what} cannot start: its ELF interpreter {interp} is "
+                      f"built for {loader.elf.arch} (the kernel answers 'accessing a corrupted "
+                      "shared library')", fix, interpreter=interp, loader=loader.path)
+            return None
         if family is LibcFamily.GLIBC and loader.family is LibcFamily.MUSL:
             self._add("CCG211", f"{self.what} is linked against glibc but its interpreter "
                       f"{interp} is musl's loader ({loader.path}) in this image: glibc-only "
@@ -220,9 +238,15 @@ class _ElfCheck:
                       f"{advice.static_build_fix(elf, self.go)}, or build on golang:alpine "
                       "(musl), or use a glibc base image", interpreter=interp,
                       loader=loader.path)
+            return None
+        return loader
+
+    def _check_dynamic(self, elf: ElfInfo, interp: str) -> bool:
+        loader = self._find_loader(elf, interp)
+        if loader is None:
             return False
         env = dict(self.judge.summary.env)
-        load = resolve_libraries(fs, self.path, elf, env, loader)
+        load = resolve_libraries(self.judge.fs, self.path, elf, env, loader)
         self._report_load(load, loader.family)
         self._note_load_unknowns(load)
         if load.ok:
@@ -256,7 +280,7 @@ class _ElfCheck:
         self._add("CCG202", f"{self.what} needs {missing.name}{by}, which the loader cannot "
                   f"find in the image: 'error while loading shared libraries'",
                   f"{advice.install_hint(missing.name, family)}, or "
-                  f"{advice.static_build_fix(self.elf_or_fail, self.go)}", **evidence)
+                  f"{advice.static_build_fix(self.elf_or_fail, self.go)}", None, **evidence)
 
     @property
     def elf_or_fail(self) -> ElfInfo:
@@ -294,12 +318,13 @@ class _ScriptCheck:
         self.judge = judge
         self.path = path
         self.entrypoint = entrypoint
-        self.line = head[2:].split(b"\n", 1)[0].decode("utf-8", "replace").strip()
+        # binfmt_script trims spaces and tabs only: a CRLF line keeps its "\r".
+        self.line = head[2:].split(b"\n", 1)[0].decode("utf-8", "replace").strip(" \t")
         self.depth = depth
 
     def run(self) -> Judgement:
         """Locate and judge the interpreter chain, then report on the script."""
-        words = self.line.split(None, 1)
+        words = [w for w in re.split(r"[ \t]+", self.line, maxsplit=1) if w]
         interp = words[0] if words else ""
         findings: list[Finding] = []
         unknowns: list[Unknown] = []
@@ -319,17 +344,23 @@ class _ScriptCheck:
         found = where if interp and self.judge.fs.is_file(where) else None
         programs = [(interp or "(empty '#!' line)", found)]
         if posixpath.basename(interp) == "env" and arg:
-            name = arg.split()[-1] if arg.startswith("-") else arg.split()[0]
-            programs.append((name, self.judge.fs.which(name, image_path(self.judge.summary))))
+            # env's first word that is neither an option nor NAME=VALUE is the program.
+            name = next((w for w in arg.split() if not w.startswith("-") and "=" not in w), "")
+            if name:
+                programs.append((name, self.judge.fs.which(name,
+                                                           image_path(self.judge.summary))))
         return programs
 
     def _judge_program(self, program: tuple[str, str | None], findings: list[Finding],
                        unknowns: list[Unknown]) -> bool | None:
         name, found = program
         if found is None:
+            crlf = " (the '#!' line ends in a carriage return: Windows line endings)" \
+                if name.endswith("\r") else ""
             findings.append(finding(
-                "CCG210", f"{_subject(self.path, self.entrypoint)} is a script for {name}, "
-                f"which is not in the image: 'no such file or directory'",
+                "CCG210", f"{_subject(self.path, self.entrypoint)} is a script for "
+                f"{name.rstrip()}, which is not in the image: 'no such file or directory'"
+                f"{crlf}",
                 self.judge.location(self.path),
                 f"install {posixpath.basename(name)} in the image, or replace the script "
                 "with the binary it runs", path=self.path, interpreter=name))

@@ -16,6 +16,7 @@ from gorc.binary.entrypoint import plan_start, shell_command_word
 from gorc.binary.verdict import ImageVerdict, judge_image, judge_program
 from gorc.image.fs import MemoryFileSystem
 from gorc.model import BinaryFormat, BinaryReport, Finding, ImageLocation, ImageSummary, Severity
+from tests.binary.craft import PF_R, PF_X, ElfSpec, Load, build_elf
 from tests.support import MissingToolError
 from tests.support.elfpatch import c_objects, newer_glibc_binary
 from tests.support.probes import ProbeBuilder
@@ -416,3 +417,36 @@ def test_damaged_loader_cache_is_an_unknown(cgo_glibc: bytes) -> None:
     verdict = judge_image(fs, summary(), "img")
     assert verdict.runnable is True
     assert [u.what for u in verdict.unknowns] == ["/etc/ld.so.cache"]
+
+
+def test_crlf_shebang_is_a_missing_interpreter() -> None:
+    """The kernel keeps the "\\r" of a CRLF '#!' line: the interpreter is not found."""
+    needs(BUSYBOX)
+    fs = MemoryFileSystem()
+    fs.add("/bin/sh", BUSYBOX.read_bytes(), 0o755)
+    fs.add("/start.sh", b"#!/bin/sh\r\nexec /app\r\n", 0o755)
+    verdict = judge_image(fs, summary(("/start.sh",)), "img")
+    assert rules(verdict.findings) == ["CCG210"]
+    assert "Windows line endings" in verdict.findings[0].message
+
+
+def test_32_bit_binary_on_64_bit_image_is_a_warning() -> None:
+    """An i386 static binary in an amd64 image runs where the kernel has IA32 emulation."""
+    fs = MemoryFileSystem()
+    i386 = build_elf(ElfSpec(elf_class=32, machine=3, loads=[Load(b"\x90" * 64, PF_R | PF_X)]))
+    fs.add("/app", i386, 0o755)
+    verdict = judge_image(fs, summary(), "img")
+    (problem,) = verdict.findings
+    assert (problem.rule_id, problem.severity) == ("CCG204", Severity.WARNING)
+    assert verdict.runnable is True
+
+
+def test_interpreter_for_another_machine(cgo_glibc: bytes, probes: ProbeBuilder) -> None:
+    """A loader path that holds an arm64 file cannot serve an amd64 binary."""
+    fs = MemoryFileSystem()
+    fs.add("/lib64/ld-linux-x86-64.so.2", probes.build("hello", "arm64").read_bytes(), 0o755)
+    fs.add("/app", cgo_glibc, 0o755)
+    verdict = judge_image(fs, summary(), "img")
+    (problem,) = [f for f in verdict.findings if dict(f.evidence)["path"] == "/app"]
+    assert problem.rule_id == "CCG201"
+    assert "built for arm64" in problem.message

@@ -133,13 +133,24 @@ _C_SOURCES = {
     "app_bar.c": "int bar(void);\nint main(void) { return bar() - 1; }\n",
     "app_foo2.c": "int foo2(void);\nint main(void) { return foo2() - 2; }\n",
 }
-C_OBJECTS = ("libfoo-v1.so", "libfoo-v2.so", "libbar.so", "app-rpath", "app-runpath",
-             "app-plain", "app-foo2", "musl-libbar.so", "musl-libfoo.so", "musl-app-rpath")
+C_OBJECTS = (
+    "libfoo-v1.so",
+    "libfoo-v2.so",
+    "libbar.so",
+    "app-rpath",
+    "app-runpath",
+    "app-plain",
+    "app-foo2",
+    "musl-libbar.so",
+    "musl-libfoo.so",
+    "musl-app-rpath",
+)
 
 
 def _cc(compiler: str, out: Path, *args: str) -> None:
-    done = subprocess.run([compiler, "-o", str(out), *args], capture_output=True, text=True,
-                          check=False)
+    done = subprocess.run(
+        [compiler, "-o", str(out), *args], capture_output=True, text=True, check=False
+    )
     if done.returncode != 0:
         raise RuntimeError(f"{compiler} failed for {out.name}: {done.stderr.strip()}")
 
@@ -148,11 +159,26 @@ def _build_glibc_objects(d: Path, gcc: str) -> None:
     link = d / "link"
     link.mkdir()
     for version in ("v1", "v2"):
-        _cc(gcc, d / f"libfoo-{version}.so", "-shared", "-fPIC", "-Wl,-soname,libfoo.so.1",
-            f"-Wl,--version-script={d / (version + '.map')}", str(d / "foo.c"))
+        _cc(
+            gcc,
+            d / f"libfoo-{version}.so",
+            "-shared",
+            "-fPIC",
+            "-Wl,-soname,libfoo.so.1",
+            f"-Wl,--version-script={d / (version + '.map')}",
+            str(d / "foo.c"),
+        )
     shutil.copy(d / "libfoo-v2.so", link / "libfoo.so.1")
-    _cc(gcc, d / "libbar.so", "-shared", "-fPIC", "-Wl,-soname,libbar.so.1", str(d / "bar.c"),
-        f"-L{link}", "-l:libfoo.so.1")
+    _cc(
+        gcc,
+        d / "libbar.so",
+        "-shared",
+        "-fPIC",
+        "-Wl,-soname,libbar.so.1",
+        str(d / "bar.c"),
+        f"-L{link}",
+        "-l:libfoo.so.1",
+    )
     shutil.copy(d / "libbar.so", link / "libbar.so.1")
     common = [str(d / "app_bar.c"), f"-L{link}", "-l:libbar.so.1", f"-Wl,-rpath-link,{link}"]
     _cc(gcc, d / "app-rpath", *common, "-Wl,--disable-new-dtags,-rpath,$ORIGIN/../lib")
@@ -164,14 +190,35 @@ def _build_glibc_objects(d: Path, gcc: str) -> None:
 def _build_musl_objects(d: Path, musl_gcc: str) -> None:
     link = d / "musl-link"
     link.mkdir()
-    _cc(musl_gcc, d / "musl-libfoo.so", "-shared", "-fPIC", "-Wl,-soname,libfoo.so.1",
-        str(d / "foo.c"))
+    _cc(
+        musl_gcc,
+        d / "musl-libfoo.so",
+        "-shared",
+        "-fPIC",
+        "-Wl,-soname,libfoo.so.1",
+        str(d / "foo.c"),
+    )
     shutil.copy(d / "musl-libfoo.so", link / "libfoo.so.1")
-    _cc(musl_gcc, d / "musl-libbar.so", "-shared", "-fPIC", "-Wl,-soname,libbar.so.1",
-        str(d / "bar.c"), f"-L{link}", "-l:libfoo.so.1")
+    _cc(
+        musl_gcc,
+        d / "musl-libbar.so",
+        "-shared",
+        "-fPIC",
+        "-Wl,-soname,libbar.so.1",
+        str(d / "bar.c"),
+        f"-L{link}",
+        "-l:libfoo.so.1",
+    )
     shutil.copy(d / "musl-libbar.so", link / "libbar.so.1")
-    _cc(musl_gcc, d / "musl-app-rpath", str(d / "app_bar.c"), f"-L{link}", "-l:libbar.so.1",
-        f"-Wl,-rpath-link,{link}", "-Wl,-rpath,$ORIGIN/../lib")
+    _cc(
+        musl_gcc,
+        d / "musl-app-rpath",
+        str(d / "app_bar.c"),
+        f"-L{link}",
+        "-l:libbar.so.1",
+        f"-Wl,-rpath-link,{link}",
+        "-Wl,-rpath,$ORIGIN/../lib",
+    )
 
 
 def c_objects() -> Path:
