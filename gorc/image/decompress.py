@@ -115,13 +115,18 @@ def detect(head: bytes, digest: str) -> Compression:
     """The compression of a blob starting with ``head``; LayerError for bzip2, xz."""
     if head.startswith(GZIP_MAGIC):
         return Compression.GZIP
-    if head.startswith(ZSTD_MAGIC):
+    if head.startswith(ZSTD_MAGIC) or _is_skippable_frame(head):
         return Compression.ZSTD
     for magic, name in _OTHER_MAGICS.items():
         if head.startswith(magic):
             raise LayerError(f"cannot read layer {short(digest)}: {name} compression "
                              "is not a layer format")
     return Compression.NONE
+
+
+def _is_skippable_frame(head: bytes) -> bool:
+    """A zstd skippable frame: magic 0x184D2A50 to 0x184D2A5F, little-endian (RFC 8878 3.1.2)."""
+    return len(head) >= 4 and head[1:4] == b"\x2a\x4d\x18" and head[0] & 0xF0 == 0x50
 
 
 def inflate(reader: HashingReader, digest: str) -> Iterator[bytes]:

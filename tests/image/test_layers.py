@@ -218,3 +218,10 @@ def test_prune_drops_least_recently_used_layers(tmp_path: Path) -> None:
     assert freed > 0
     assert [store.has(index.diff_id) for index in indexes] == [False, True, False]
     assert store.prune(10**12) == 0
+
+
+def test_zstd_with_skippable_frames(tmp_path: Path) -> None:
+    tar = make_tar(MEMBERS)
+    skippable = (0x184D2A53).to_bytes(4, "little") + (3).to_bytes(4, "little") + b"toc"
+    stored = skippable + compress(tar, "zstd") + skippable
+    assert "/bin/sh" in LayerStore(tmp_path).load(blob(stored, tar)).entries
