@@ -151,14 +151,7 @@ class SquashedFileSystem(FileSystem):
             if entry.kind == _DIR:
                 self._nodes["/"] = (entry, position, position)
             return
-        parent, _, name = entry.path.rpartition("/")
-        parent = parent or "/"
-        parent_node = self._nodes.get(parent)
-        if parent_node is None or parent_node[0].kind != _DIR:
-            real_parent = self._parent_dir(parent, position)
-            if real_parent != parent:
-                parent = real_parent
-                entry = entry._replace(path=f"{parent.rstrip('/')}/{name}")
+        entry, parent, name = self._placed(entry, position)
         path = entry.path
 
         node = (entry, position, position)
@@ -175,6 +168,18 @@ class SquashedFileSystem(FileSystem):
         self._children[parent].add(name)
         if entry.kind == _DIR:
             self._children.setdefault(path, set())
+
+    def _placed(self, entry: TarEntry, position: int) -> tuple[TarEntry, str, str]:
+        """The entry moved under its real parent directory, that parent, and its name."""
+        parent, _, name = entry.path.rpartition("/")
+        parent = parent or "/"
+        parent_node = self._nodes.get(parent)
+        if parent_node is None or parent_node[0].kind != _DIR:
+            real_parent = self._parent_dir(parent, position)
+            if real_parent != parent:
+                parent = real_parent
+                entry = entry._replace(path=f"{parent.rstrip('/')}/{name}")
+        return entry, parent, name
 
     def _link(self, entry: TarEntry, position: int) -> _Node | None:
         """A hard link takes its target's content as the image holds it now (OCI spec).
