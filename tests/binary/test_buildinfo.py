@@ -16,7 +16,7 @@ from tests.binary.test_elf import PROBE_BUILDS, strip_section_headers
 from tests.binary.truth import GoVersionFacts, go_version_m, hello_for, with_dependency
 from tests.support.probes import ProbeBuilder
 
-CROSS = ["386", "arm64", "ppc64", "s390x", "mips", "mipsle", "riscv64"]
+CROSS = ["386", "ppc64", "s390x", "mips", "mipsle", "riscv64"]  # built for test_elf too
 DEBIAN_GO = [
     "/usr/bin/skopeo", "/usr/sbin/dockerd", "/usr/bin/docker-registry", "/usr/bin/containerd",
     "/usr/bin/docker", "/usr/bin/containerd-shim-runc-v2", "/usr/bin/runc",
@@ -74,6 +74,7 @@ def test_probe_matches_go_version(probes: ProbeBuilder, name: str, variant: str)
 
 
 @pytest.mark.go
+@pytest.mark.slow
 @pytest.mark.parametrize("goarch", CROSS)
 def test_cross_arch_matches_go_version(goarch: str) -> None:
     path = hello_for(goarch)
