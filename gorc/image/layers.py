@@ -136,8 +136,11 @@ class LayerStore:
         return self.cache_dir / "layers" / algorithm / hex_digest
 
     def has(self, diff_id: str) -> bool:
-        """True when a complete cached layer with this diff_id exists."""
-        directory = self._layer_dir(diff_id)
+        """True when a complete cached layer with this diff_id exists (False if malformed)."""
+        try:
+            directory = self._layer_dir(diff_id)
+        except LayerError:
+            return False
         return (directory / "index").is_file() and (directory / "layer.tar").is_file()
 
     def load(self, blob: LayerBlob) -> LayerIndex:
@@ -145,6 +148,7 @@ class LayerStore:
         check_media_type(blob.media_type, blob.digest)
         diff_id = blob.diff_id or self._alias(blob.digest)
         if diff_id:
+            self._layer_dir(diff_id)  # a malformed diff_id is refused before any read
             cached = self._cached(diff_id)
             if cached is not None:
                 log.debug("layer %s: cache hit", short(diff_id))
