@@ -13,6 +13,7 @@ from gorc.errors import GorcError, ImageSourceError
 from gorc.image.fs import DirFileSystem, FileInfo, MemoryFileSystem
 from tests.binary import craft
 from tests.support.probes import ProbeBuilder
+from tests.support.roots import RootBuilder
 
 ELF = craft.go_elf_inline("go1.21.0", "path\tx\n")
 
@@ -128,4 +129,37 @@ def test_is_go_binary_on_real(probes: ProbeBuilder) -> None:
         assert is_go_binary(stream)
     if Path("/bin/ls").is_file():
         with open("/bin/ls", "rb") as stream:
+            assert not is_go_binary(stream)
+
+
+def _expected_elves(root: Path) -> set[str]:
+    """ELF files a host-side walk finds under the root, with discover's selection rule."""
+    found = set()
+    for path in root.rglob("*"):
+        inside = "/" + path.relative_to(root).as_posix()
+        if path.is_symlink() or not path.is_file() or inside.split("/")[1] in SKIPPED_TOPS:
+            continue
+        with open(path, "rb") as stream:
+            if stream.read(4) != b"\x7fELF":
+                continue
+        if path.stat().st_mode & 0o111 or in_program_dir(inside):
+            found.add(inside)
+    return found
+
+
+SKIPPED_TOPS = {"proc", "sys", "dev"}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("kind", "must_find"), [
+    ("glibc", "libc.so.6"),
+    ("musl-busybox", "/bin/busybox"),
+])
+def test_real_roots(roots: RootBuilder, kind: str, must_find: str) -> None:
+    root = roots.build(kind)
+    found = {c.info.path for c in find_elf_files(DirFileSystem(root))}
+    assert found == _expected_elves(root)
+    assert any(path.endswith(must_find) for path in found)
+    for path in found:  # every candidate reads as ELF, and none is a Go program
+        with open(root / path.lstrip("/"), "rb") as stream:
             assert not is_go_binary(stream)
