@@ -27,6 +27,7 @@ from gorc.binary.loader import (
     binary_family,
     find_loader,
     resolve_libraries,
+    version_key,
 )
 from gorc.errors import GorcError
 from gorc.image.fs import FileSystem, SymlinkLoopError
@@ -267,8 +268,12 @@ class _ElfCheck:
     def _report_load(self, load: LoadReport, family: LibcFamily | None) -> None:
         for missing in load.missing:
             self._missing_library(missing, family)
+        groups: dict[tuple[str, str, str], list[MissingVersion]] = {}
         for version in load.missing_versions:
-            self._missing_version(version)
+            key = (version.needed_by, version.library, version.path)
+            groups.setdefault(key, []).append(version)
+        for group in groups.values():
+            self._missing_versions(group)
 
     def _missing_library(self, missing: MissingLibrary, family: LibcFamily | None) -> None:
         by = "" if missing.needed_by == self.path else f" (needed by {missing.needed_by})"
@@ -277,10 +282,15 @@ class _ElfCheck:
                     "searched": ":".join(missing.searched)}
         if package:
             evidence["package"] = package
+        fix = (f"{advice.install_hint(missing.name, family)}, or "
+               f"{advice.static_build_fix(self.elf_or_fail, self.go)}")
+        if missing.unindexed:
+            evidence["unindexed"] = missing.unindexed
+            fix = (f"RUN ldconfig in the final stage: {missing.unindexed} is in a directory "
+                   "ld.so.conf lists, but the loader reads only /etc/ld.so.cache")
         self._add("CCG202", f"{self.what} needs {missing.name}{by}, which the loader cannot "
-                  f"find in the image: 'error while loading shared libraries'",
-                  f"{advice.install_hint(missing.name, family)}, or "
-                  f"{advice.static_build_fix(self.elf_or_fail, self.go)}", None, **evidence)
+                  f"find in the image: 'error while loading shared libraries'", fix, None,
+                  **evidence)
 
     @property
     def elf_or_fail(self) -> ElfInfo:
@@ -288,16 +298,18 @@ class _ElfCheck:
         assert self.elf is not None
         return self.elf
 
-    def _missing_version(self, missing: MissingVersion) -> None:
-        by = "" if missing.needed_by == self.path else f" ({missing.needed_by} does)"
-        defined = f"defines versions only up to {missing.highest}" if missing.highest else \
-            "does not define it"
-        self._add("CCG203", f"{self.what} needs version {missing.version} of {missing.library}"
-                  f"{by}, but the image's {missing.path} {defined}: "
-                  f"'version `{missing.version}' not found'",
-                  advice.newer_libc_hint(missing.version), version=missing.version,
-                  library=missing.path, highest=missing.highest or "",
-                  needed_by=missing.needed_by)
+    def _missing_versions(self, group: list[MissingVersion]) -> None:
+        """One finding per library: every version it lacks, the newest named first."""
+        first = group[0]
+        versions = sorted({v.version for v in group}, key=version_key)
+        newest = versions[-1]
+        by = "" if first.needed_by == self.path else f" ({first.needed_by} does)"
+        defined = f"defines versions only up to {first.highest}" if first.highest else \
+            "does not define them"
+        self._add("CCG203", f"{self.what} needs {', '.join(versions)} of {first.library}{by}, "
+                  f"but the image's {first.path} {defined}: 'version `{newest}' not found'",
+                  advice.newer_libc_hint(newest), version=newest, versions=",".join(versions),
+                  library=first.path, highest=first.highest or "", needed_by=first.needed_by)
 
     def _warn_minimal(self, elf: ElfInfo, family: LibcFamily | None) -> None:
         if self.go is None or not self.judge.minimal:

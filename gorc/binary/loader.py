@@ -23,6 +23,7 @@ from gorc.binary.ldconfig import (
     LdCache,
     glibc_system_dirs,
     read_ld_cache,
+    read_ld_so_conf,
     read_musl_path,
 )
 from gorc.errors import BinaryError, GorcError
@@ -32,6 +33,7 @@ from gorc.model import LibcFamily
 __all__ = [
     "MAX_DEPTH", "MAX_OBJECTS", "LoadReport", "Loader", "MissingLibrary", "MissingVersion",
     "ResolvedLibrary", "SearchStep", "binary_family", "find_loader", "resolve_libraries",
+    "version_key",
 ]
 
 log = logging.getLogger(__name__)
@@ -75,11 +77,17 @@ class ResolvedLibrary:
 
 @dataclass(frozen=True, slots=True)
 class MissingLibrary:
-    """A needed library no search step finds; ``searched`` lists where it looked."""
+    """A needed library no search step finds; ``searched`` lists where it looked.
+
+    ``unindexed`` is a matching file in a directory /etc/ld.so.conf lists that
+    the loader still does not find (no ld.so.cache, or a stale one): glibc's
+    loader reads only the cache, never ld.so.conf itself.
+    """
 
     name: str
     needed_by: str
     searched: tuple[str, ...] = ()
+    unindexed: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -144,6 +152,7 @@ class _Resolver:
         self.by_name: dict[str, _Object] = {}
         self.by_real: dict[str, _Object] = {main.path: main}
         self.cache: LdCache | None = None
+        self.conf_dirs: tuple[str, ...] | None = None
         self.libraries: list[ResolvedLibrary] = []
         self.missing: list[MissingLibrary] = []
         self.skipped: list[tuple[str, str]] = []
@@ -237,8 +246,19 @@ class _Resolver:
                 hit = self._candidate(path)
                 if hit is not None:
                     return path, hit[0], hit[1], step
-        self.missing.append(MissingLibrary(name, obj.path, tuple(dict.fromkeys(searched))))
+        self.missing.append(MissingLibrary(name, obj.path, tuple(dict.fromkeys(searched)),
+                                           "" if self.musl else self._unindexed(name)))
         return None
+
+    def _unindexed(self, name: str) -> str:
+        """A file for ``name`` in an ld.so.conf dir, which only ldconfig would index."""
+        if self.conf_dirs is None:
+            self.conf_dirs = read_ld_so_conf(self.fs)
+        for directory in self.conf_dirs:
+            path = posixpath.join(directory, name)
+            if self._candidate(path) is not None:
+                return path
+        return ""
 
     def _glibc_steps(self, obj: _Object) -> list[tuple[str, list[str]]]:
         steps: list[tuple[str, list[str]]] = []
@@ -325,15 +345,16 @@ def _musl_reserved(name: str) -> bool:
     return name.startswith("lib") and name[3:].startswith(_MUSL_RESERVED)
 
 
-def _version_key(version: str) -> tuple[int, ...]:
+def version_key(version: str) -> tuple[int, ...]:
+    """A sort key for version names: GLIBC_2.9 < GLIBC_2.10."""
     numbers = re.findall(r"\d+", version)
     return tuple(int(n) for n in numbers)
 
 
 def _highest(defs: tuple[str, ...], like: str) -> str | None:
     prefix = re.match(r"[A-Za-z_]*", like)
-    family = [d for d in defs if prefix and d.startswith(prefix.group(0)) and _version_key(d)]
-    return max(family, key=_version_key) if family else None
+    family = [d for d in defs if prefix and d.startswith(prefix.group(0)) and version_key(d)]
+    return max(family, key=version_key) if family else None
 
 
 def _check_versions(objects: list[_Object]) -> list[MissingVersion]:

@@ -18,7 +18,7 @@ from gorc.image.fs import MemoryFileSystem
 from gorc.model import BinaryFormat, BinaryReport, Finding, ImageLocation, ImageSummary, Severity
 from tests.binary.craft import PF_R, PF_X, ElfSpec, Load, build_elf
 from tests.support import MissingToolError
-from tests.support.elfpatch import c_objects, newer_glibc_binary
+from tests.support.elfpatch import c_objects, newer_glibc_binary, rewrite_version
 from tests.support.probes import ProbeBuilder
 
 HOST_LOADER = Path("/lib64/ld-linux-x86-64.so.2")
@@ -450,3 +450,30 @@ def test_interpreter_for_another_machine(cgo_glibc: bytes, probes: ProbeBuilder)
     (problem,) = [f for f in verdict.findings if dict(f.evidence)["path"] == "/app"]
     assert problem.rule_id == "CCG201"
     assert "built for arm64" in problem.message
+
+
+def test_library_in_conf_dir_without_cache_says_run_ldconfig(objs: Path) -> None:
+    """A library in a dir ld.so.conf lists, but no cache indexes it: the fix is ldconfig."""
+    fs = glibc_fs()
+    fs.add("/app", (objs / "app-foo2").read_bytes(), 0o755)
+    fs.add("/opt/foo/libfoo.so.1", (objs / "libfoo-v2.so").read_bytes())
+    fs.add("/etc/ld.so.conf", b"include /etc/ld.so.conf.d/*.conf\n")
+    fs.add("/etc/ld.so.conf.d/foo.conf", b"/opt/foo\n")
+    (problem,) = judge_image(fs, summary(), "img").findings
+    assert problem.rule_id == "CCG202"
+    assert dict(problem.evidence)["unindexed"] == "/opt/foo/libfoo.so.1"
+    assert problem.suggestion.startswith("RUN ldconfig")
+
+
+def test_missing_versions_are_grouped_per_library(objs: Path, tmp_path: Path) -> None:
+    """Two missing GLIBC_ versions of one library make one finding naming the newest."""
+    needs(HOST_LIBC)
+    once = rewrite_version(objs / "app-foo2", tmp_path / "once", "GLIBC_2.34", "GLIBC_2.98")
+    twice = rewrite_version(once, tmp_path / "twice", "GLIBC_2.2.5", "GLIBC_9.9.9")
+    fs = glibc_fs()
+    fs.add("/app", twice.read_bytes(), 0o755)
+    fs.add("/usr/lib/x86_64-linux-gnu/libfoo.so.1", (objs / "libfoo-v2.so").read_bytes())
+    (problem,) = judge_image(fs, summary(), "img").findings
+    evidence = dict(problem.evidence)
+    assert (evidence["version"], evidence["versions"]) == ("GLIBC_9.9.9",
+                                                           "GLIBC_2.98,GLIBC_9.9.9")
