@@ -4,7 +4,8 @@ Every cell builds an image FROM scratch holding a base root and one binary at
 /app (ENTRYPOINT ["/app"]), runs it for real, reads what the kernel and the
 loader printed, and checks that gorc's verdict on the same root and binary
 agrees: same ``runnable``, and the observed cause among the entrypoint's
-problems. gorc reads each cell twice: the real image through ``docker:`` (the
+problems. A second table (:data:`FORM_CASES`) does the same for entrypoint
+forms: shell form, ``#!`` scripts, file modes. gorc reads each cell twice: the real image through ``docker:`` (the
 whole pipeline: engine, layers, squashed filesystem, config), and the root
 directory plus the binary (the ``dir:`` view, which has no layers). Built to
 grow: add a binary to :data:`BINARIES` or a base to :data:`BASES`.
@@ -25,7 +26,7 @@ from gorc.binary.verdict import ImageVerdict, judge_image
 from gorc.image.fs import DirFileSystem, FileInfo, FileType, normalize
 from gorc.image.open import open_image
 from gorc.model import ImageSummary
-from tests.support import MissingToolError, cache_dir
+from tests.support import MissingToolError, cache_dir, hash_inputs
 from tests.support.elfpatch import newer_glibc_binary
 from tests.support.engine import DockerEngine
 from tests.support.images import image_from_root
@@ -162,3 +163,81 @@ def test_verdict_agrees_with_the_engine(
         check_agrees(judge_image(image.fs, image.summary, tag), observed, "docker:")
     dir_view = judge_image(RootWithApp(root, app), summary_of(engine, tag), tag)
     check_agrees(dir_view, observed, "dir:")
+
+
+# --- Entrypoint forms: shell form, scripts, modes --------------------------------------
+
+
+@dataclass(frozen=True)
+class FormCase:
+    """An entrypoint form on a base: the files it adds, what the engine prints, the rule."""
+
+    base: str
+    entrypoint: tuple[str, ...]
+    files: tuple[tuple[str, str, int], ...] = ()  # (dest, content or "@static", mode)
+    symptom: str | None = None  # a regex of the engine's output; None: it runs
+    rule: str | None = None
+
+
+_STATIC = "@static"
+FORM_CASES = {
+    "shell-form-no-shell": FormCase(
+        "scratch", ("/bin/sh", "-c", "exec /app"), (("/app", _STATIC, 0o755),),
+        r"/bin/sh.*no such file or directory", "CCG205"),
+    "shell-form-busybox": FormCase(
+        "musl-busybox", ("/bin/sh", "-c", "exec /app"), (("/app", _STATIC, 0o755),)),
+    "script-without-bash": FormCase(
+        "distroless-static", ("/start.sh",), (("/start.sh", "#!/bin/bash\nexec /app\n", 0o755),),
+        r"no such file or directory", "CCG210"),
+    "script-busybox-sh": FormCase(
+        "musl-busybox", ("/start.sh",), (("/start.sh", "#!/bin/sh\nexec /app\n", 0o755),
+                                         ("/app", _STATIC, 0o755))),
+    "script-crlf": FormCase(
+        "musl-busybox", ("/start.sh",), (("/start.sh", "#!/bin/sh\r\nexec /app\r\n", 0o755),),
+        r"no such file or directory", "CCG210"),
+    "no-exec-bit": FormCase(
+        "scratch", ("/app",), (("/app", _STATIC, 0o644),), r"permission denied", "CCG213"),
+    "missing-entrypoint": FormCase(
+        "distroless-static", ("/nope",), (), r"no such file or directory", "CCG200"),
+}
+
+
+def _form_files(case: FormCase, static: Path) -> dict[str, Path]:
+    """Host files for the case, written once into the cache with the wanted modes."""
+    files = {}
+    for dest, content, mode in case.files:
+        data = static.read_bytes() if content == _STATIC else content.encode()
+        host = cache_dir() / "matrix-files" / f"{hash_inputs([data, str(mode)])}"
+        if not host.exists():
+            host.parent.mkdir(parents=True, exist_ok=True)
+            tmp = host.with_suffix(".tmp")
+            tmp.write_bytes(data)
+            tmp.chmod(mode)
+            tmp.rename(host)
+        files[dest] = host
+    return files
+
+
+@pytest.mark.parametrize("name", sorted(FORM_CASES))
+def test_entrypoint_forms_agree_with_the_engine(
+    engine: DockerEngine, roots: RootBuilder, probes: ProbeBuilder, name: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Shell form, scripts and file modes: gorc's rule matches what the runtime printed."""
+    case = FORM_CASES[name]
+    files = _form_files(case, probes.build("hello", "static"))
+    tag = image_from_root(engine, roots.build(case.base), f"gorc-matrix/forms:{name}",
+                          files=files, entrypoint=list(case.entrypoint))
+    run = engine.run(tag, timeout=120)
+    if case.symptom is None:
+        assert run.exit_code == 0, run.output
+    else:
+        assert run.exit_code != 0 and re.search(case.symptom, run.output, re.I), run.output
+
+    monkeypatch.setenv("DOCKER_HOST", engine.host)
+    with open_image(f"docker:{tag}", cache_dir=cache_dir() / "layers") as image:
+        verdict = judge_image(image.fs, image.summary, tag)
+    context = f"engine said {run.output[:300]!r}; gorc: {verdict}"
+    assert verdict.runnable is (case.symptom is None), context
+    if case.rule is not None:
+        assert case.rule in [f.rule_id for f in verdict.findings], context
