@@ -9,6 +9,7 @@ caches written by the real ldconfig in all three formats.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import shutil
@@ -17,6 +18,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from gorc.binary.elf import read_elf
 from gorc.binary.ldconfig import (
@@ -394,3 +397,28 @@ def test_musl_path_file_splits_on_colons_and_newlines() -> None:
     fs.add("/etc/ld-musl-x86_64.path", b"/a:/b\n/c\n\n")
     assert read_musl_path(fs, "x86_64") == ("/a", "/b", "/c")
     assert read_musl_path(fs, "aarch64") is None
+
+
+@pytest.fixture(scope="module")
+def real_caches(objs: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, bytes]:
+    """ld.so.cache files written by the real ldconfig, by format."""
+    caches = {}
+    for fmt in ("new", "old", "compat"):
+        root = glibc_root(tmp_path_factory.mktemp(f"cache-{fmt}"))
+        _cache(root, objs, fmt)
+        caches[fmt] = (root / "etc/ld.so.cache").read_bytes()
+    return caches
+
+
+@settings(max_examples=300, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.data())
+def test_mutated_caches_raise_only_binary_error(real_caches: dict[str, bytes],
+                                               data: st.DataObject) -> None:
+    """Real caches with random bytes changed or cut off: a cache or a BinaryError only."""
+    raw = bytearray(real_caches[data.draw(st.sampled_from(sorted(real_caches)))])
+    for _ in range(data.draw(st.integers(0, 8))):
+        raw[data.draw(st.integers(0, len(raw) - 1))] = data.draw(st.integers(0, 255))
+    cut = data.draw(st.integers(0, len(raw)))
+    with contextlib.suppress(BinaryError):
+        parse_ld_cache(bytes(raw[:cut]), little_endian=data.draw(st.booleans()))
