@@ -59,9 +59,17 @@ def debian_package(soname: str) -> str | None:
     return None
 
 
-def install_hint(soname: str, family: LibcFamily | None) -> str:
-    """How to add a missing library to the final image."""
+def install_hint(soname: str, family: LibcFamily | None, minimal: bool = False) -> str:
+    """How to add a missing library to the final image.
+
+    A minimal image (no package manager) cannot install anything: the library
+    must be copied from a stage where it is installed.
+    """
     package = debian_package(soname)
+    if minimal:
+        where = f" (Debian package {package})" if package else ""
+        return (f"COPY {soname}{where} and the libraries it needs from a stage where it is "
+                "installed, or use a base image that ships it")
     if family is LibcFamily.MUSL:
         return f"install the Alpine package that provides {soname} (apk add ...)"
     if package is None:

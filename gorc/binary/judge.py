@@ -282,7 +282,7 @@ class _ElfCheck:
                     "searched": ":".join(missing.searched)}
         if package:
             evidence["package"] = package
-        fix = (f"{advice.install_hint(missing.name, family)}, or "
+        fix = (f"{advice.install_hint(missing.name, family, self.judge.minimal)}, or "
                f"{advice.static_build_fix(self.elf_or_fail, self.go)}")
         if missing.unindexed:
             evidence["unindexed"] = missing.unindexed

@@ -334,8 +334,11 @@ def test_missing_library_names_the_package() -> None:
     assert set(by_library) == {"libgpgme.so.11", "libdevmapper.so.1.02.1"}
     gpgme = by_library["libgpgme.so.11"]
     assert dict(gpgme.evidence)["package"] == "libgpgme11"
-    assert "apt-get install -y libgpgme11" in gpgme.suggestion
+    assert "(Debian package libgpgme11)" in gpgme.suggestion  # no apt-get in the image
     assert "/lib/x86_64-linux-gnu" in dict(gpgme.evidence)["searched"]
+    fs.add("/usr/bin/apt-get", b"#!/bin/sh\n", 0o755)
+    with_apt = judge_image(fs, summary(), "img").findings
+    assert any("apt-get install -y libgpgme11" in f.suggestion for f in with_apt)
 
 
 def test_missing_glibc_version() -> None:
