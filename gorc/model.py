@@ -58,15 +58,17 @@ class SourceLocation:
 class ImageLocation:
     """A place in an image: a path in the squashed filesystem and the layer that wrote it.
 
-    ``dockerfile`` optionally points at the instruction that made the layer, when the
-    image history or a Dockerfile tells it; reporters that need a file location
-    (SARIF) use it.
+    ``dockerfile`` optionally points at the Dockerfile line that made the layer;
+    reporters that need a file location (SARIF) use it. ``instruction`` is the
+    instruction that made the layer as the image history records it
+    (``COPY app /app``), when the history says.
     """
 
     image: str
     path: str = ""
     layer: str | None = None
     dockerfile: SourceLocation | None = None
+    instruction: str | None = None
 
     def __str__(self) -> str:
         where = f"{self.image}:{self.path}" if self.path else self.image

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from gorc.model import Result, SourceLocation, Unknown
+from gorc.provenance import attach_instructions
 
 log = logging.getLogger(__name__)
 
@@ -65,10 +66,11 @@ def inspect_image(request: InspectRequest) -> Result:
     ) as image:
         inventory = collect_inventory(image.fs, image.summary)
         verdict = judge_image(image.fs, image.summary, image.summary.reference)
+        findings = attach_instructions(verdict.findings, image.layer_commands)
 
     unknowns = (*_witnesses_not_read(request), *inventory.unknowns, *verdict.unknowns)
     return Result(
-        findings=tuple(verdict.findings),
+        findings=findings,
         image=image.summary,
         binaries=tuple(verdict.binaries),
         needs=None,

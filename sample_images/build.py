@@ -23,7 +23,10 @@ import tempfile
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-PASSWD = b"root:x:0:0:root:/root:/sbin/nologin\nnonroot:x:65532:65532::/home/nonroot:/sbin/nologin\n"
+PASSWD = (
+    b"root:x:0:0:root:/root:/sbin/nologin\n"
+    b"nonroot:x:65532:65532::/home/nonroot:/sbin/nologin\n"
+)
 GROUP = b"root:x:0:\nnonroot:x:65532:\n"
 
 

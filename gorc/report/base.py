@@ -105,7 +105,11 @@ def describe_location(location: Location | None) -> str:
     """A one-line human form of a location; empty when there is none."""
     if location is None:
         return ""
-    if isinstance(location, ImageLocation) and location.dockerfile is not None:
+    if not isinstance(location, ImageLocation):
+        return str(location)
+    if location.dockerfile is not None:
         return f"{location} (from {location.dockerfile})"
+    if location.instruction:
+        return f"{location}, made by: {location.instruction}"
     return str(location)
 

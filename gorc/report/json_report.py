@@ -82,6 +82,7 @@ def location_object(location: Location | None) -> JsonObject | None:
         "path": location.path,
         "layer": location.layer,
         "dockerfile": location_object(location.dockerfile),
+        "instruction": location.instruction,
     }
 
 

@@ -206,6 +206,8 @@ def _result_properties(finding: Finding) -> SarifObject:
     if isinstance(finding.location, ImageLocation):
         properties.update(image=finding.location.image, path=finding.location.path,
                           layer=finding.location.layer)
+        if finding.location.instruction:
+            properties["instruction"] = finding.location.instruction
     if finding.evidence:
         properties["evidence"] = dict(sorted(finding.evidence))
     return properties

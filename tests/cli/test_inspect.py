@@ -46,6 +46,8 @@ def test_broken_sample_fails_with_the_interpreter_finding(samples: Path) -> None
     assert out.returncode == 1, out.stderr
     report = json.loads(out.stdout)
     assert [f["rule_id"] for f in report["findings"]] == ["CCG201"]
+    assert report["findings"][0]["location"]["path"] == "/app"
+    assert report["findings"][0]["location"]["instruction"] == "COPY app /app"
     (app,) = [b for b in report["binaries"] if b["entrypoint"]]
     assert app["path"] == "/app"
     assert app["linkage"] == "dynamic"

@@ -64,7 +64,8 @@ def image_audit() -> Result:
         finding("CCG202", "libc.so.6 (needed by /app/api) cannot be found in the image.",
                 ImageLocation(IMAGE_REF, "/app/api", LAYER_APP), library="libc.so.6"),
         finding("CCG204", "/usr/local/bin/healthcheck is aarch64 but the image is amd64.",
-                ImageLocation(IMAGE_REF, "/usr/local/bin/healthcheck", LAYER_APP),
+                ImageLocation(IMAGE_REF, "/usr/local/bin/healthcheck", LAYER_APP,
+                              instruction="COPY --from=build /out/healthcheck /usr/local/bin/"),
                 "Build it with GOARCH=amd64.", binary_arch="aarch64", image_arch="amd64"),
         finding("CCG106", "The program makes TLS connections (net/http) and the image has "
                 "no CA bundle.", ImageLocation(IMAGE_REF, "/etc/ssl/certs"),

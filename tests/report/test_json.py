@@ -39,7 +39,7 @@ CONTRACT = {
 EXTRAS = {
     "top": {"version", "tool", "unknowns"},
     "finding": {"title", "evidence"},
-    "image_location": {"dockerfile"},
+    "image_location": {"dockerfile", "instruction"},
     "summary": {"strict"},
     "image": {"variant", "working_dir", "healthcheck"},
     "binary": {"layer"},
