@@ -1,75 +1,26 @@
 """Can one program file start in the image? The checks the kernel and loader make.
 
-Order follows execve(2): the file must be executable; a ``#!`` script hands
-over to its interpreter (binfmt_script, up to 4 levels); an ELF must match the
-machine (binfmt_elf: "exec format error"), its PT_INTERP must open ("no such
-file or directory"), then the loader maps each DT_NEEDED library and checks the
-symbol versions.
+Order follows execve(2): the file must be executable; then a ``#!`` script
+hands over to its interpreter (:mod:`gorc.binary.script`) and an ELF goes
+through the kernel's and the loader's checks (:mod:`gorc.binary.elfcheck`).
 """
 
 from __future__ import annotations
 
 import logging
-import posixpath
-import re
 from dataclasses import dataclass, field
 
-from gorc.binary import advice
-from gorc.binary.buildinfo import read_buildinfo
-from gorc.binary.elf import ElfInfo, ElfType, read_elf
-from gorc.binary.entrypoint import image_path
-from gorc.binary.ldconfig import LD_SO_CACHE
-from gorc.binary.loader import (
-    Loader,
-    LoadReport,
-    MissingLibrary,
-    MissingVersion,
-    binary_family,
-    find_loader,
-    resolve_libraries,
-    version_key,
-)
+from gorc.binary.elfcheck import ElfCheck
+from gorc.binary.judgement import SHEBANG_LIMIT, Judgement, normalize_arch, subject
+from gorc.binary.script import ScriptCheck
 from gorc.errors import GorcError
 from gorc.image.fs import FileSystem, SymlinkLoopError
-from gorc.model import (
-    BinaryFormat,
-    BinaryReport,
-    Finding,
-    GoBuildInfo,
-    ImageLocation,
-    ImageSummary,
-    LibcFamily,
-    Severity,
-    Unknown,
-)
+from gorc.model import BinaryFormat, BinaryReport, ImageLocation, ImageSummary, Unknown
 from gorc.rules import finding
 
+__all__ = ["Judge", "Judgement", "normalize_arch"]
+
 log = logging.getLogger(__name__)
-
-#: binfmt_script follows at most this many nested interpreters (BINPRM_MAX_RECURSION).
-MAX_INTERPRETER_DEPTH = 4
-#: How much of a script the kernel reads for the "#!" line (BINPRM_BUF_SIZE, Linux 5.1+).
-SHEBANG_LIMIT = 256
-#: (binary, image) pairs a 64-bit kernel can usually still run.
-_COMPAT_ARCHES = frozenset({("386", "amd64"), ("arm", "arm64")})
-_ARCH_ALIASES = {"x86_64": "amd64", "x86-64": "amd64", "aarch64": "arm64", "armhf": "arm",
-                 "armel": "arm", "armv7l": "arm", "i386": "386", "i686": "386"}
-
-
-def normalize_arch(arch: str | None) -> str | None:
-    """An architecture name in Go's spelling (amd64, arm64, arm, 386...)."""
-    if not arch:
-        return None
-    return _ARCH_ALIASES.get(arch.lower(), arch.lower())
-
-
-@dataclass(frozen=True, slots=True)
-class Judgement:
-    """The report on one program file, with its findings and unknowns."""
-
-    report: BinaryReport
-    findings: tuple[Finding, ...] = ()
-    unknowns: tuple[Unknown, ...] = ()
 
 
 @dataclass(slots=True)
@@ -109,11 +60,11 @@ class Judge:
         try:
             head = self.fs.read(path, SHEBANG_LIMIT)
         except GorcError as err:
-            return self._unreadable(path, entrypoint, str(err))
+            return self.unreadable(path, entrypoint, str(err))
         if head.startswith(b"\x7fELF"):
-            return _ElfCheck(self, path, entrypoint).run()
+            return ElfCheck(self, path, entrypoint).run()
         if head.startswith(b"#!"):
-            return _ScriptCheck(self, path, entrypoint, head, depth).run()
+            return ScriptCheck(self, path, entrypoint, head, depth).run()
         return self._refuse(path, entrypoint, "CCG212",
                             "is neither an ELF binary nor a '#!' script: 'exec format error'",
                             "build the program for Linux (GOOS=linux) or add a '#!' line")
@@ -121,265 +72,18 @@ class Judge:
     def _refuse(self, path: str, entrypoint: bool, rule_id: str, what: str, fix: str,
                 **evidence: str) -> Judgement:
         """A file the kernel refuses to start before reading it as a program."""
-        problem = finding(rule_id, f"{_subject(path, entrypoint)} {what}", self.location(path),
+        problem = finding(rule_id, f"{subject(path, entrypoint)} {what}", self.location(path),
                           fix, None, path=path, **evidence)
         report = BinaryReport(path, entrypoint, BinaryFormat.OTHER, runnable=False,
                               problems=(rule_id,), layer=self.location(path).layer)
         return Judgement(report, (problem,))
 
-    def _unreadable(self, path: str, entrypoint: bool, reason: str) -> Judgement:
-        problem = finding("CCG207", f"{_subject(path, entrypoint)} could not be analysed: "
+    def unreadable(self, path: str, entrypoint: bool, reason: str) -> Judgement:
+        """A program file that could not be read: CCG207 and an unknown."""
+        problem = finding("CCG207", f"{subject(path, entrypoint)} could not be analysed: "
                           f"{reason}", self.location(path),
                           "check that the file is complete; rebuild it", path=path)
         report = BinaryReport(path, entrypoint, BinaryFormat.ELF, runnable=None,
                               problems=("CCG207",), layer=self.location(path).layer)
         unknown = Unknown(path, reason, self.location(path))
         return Judgement(report, (problem,), (unknown,))
-
-
-def _subject(path: str, entrypoint: bool) -> str:
-    return f"the entrypoint {path}" if entrypoint else f"{path} (not the entrypoint)"
-
-
-class _ElfCheck:
-    """The kernel's and the loader's checks on one ELF file."""
-
-    def __init__(self, judge: Judge, path: str, entrypoint: bool) -> None:
-        self.judge = judge
-        self.path = path
-        self.entrypoint = entrypoint
-        self.what = _subject(path, entrypoint)
-        self.findings: list[Finding] = []
-        self.unknowns: list[Unknown] = []
-        self.elf: ElfInfo | None = None
-        self.go: GoBuildInfo | None = None
-
-    def run(self) -> Judgement:
-        """Read the ELF, run the checks in the kernel's order, and build the report."""
-        try:
-            with self.judge.fs.open(self.path) as stream:
-                self.elf = read_elf(stream)
-                stream.seek(0)
-                self.go = read_buildinfo(stream)
-        except GorcError as err:
-            return self.judge._unreadable(self.path, self.entrypoint, str(err))
-        runnable = self._check(self.elf)
-        return Judgement(self._report(self.elf, runnable), tuple(self.findings),
-                         tuple(self.unknowns))
-
-    def _report(self, elf: ElfInfo, runnable: bool | None) -> BinaryReport:
-        errors = tuple(dict.fromkeys(f.rule_id for f in self.findings))
-        return BinaryReport(
-            path=self.path, entrypoint=self.entrypoint, format=BinaryFormat.ELF,
-            arch=elf.arch, linkage=elf.linkage, interpreter=elf.interpreter,
-            needed=elf.needed, go=self.go, runnable=runnable, problems=errors,
-            layer=self.judge.location(self.path).layer)
-
-    def _add(self, rule_id: str, message: str, suggestion: str,
-             severity: Severity | None = None, **evidence: str) -> None:
-        self.findings.append(finding(rule_id, message, self.judge.location(self.path),
-                                     suggestion, severity, path=self.path, **evidence))
-
-    def _check(self, elf: ElfInfo) -> bool | None:
-        if elf.upx:
-            self._add("CCG208", f"{self.what} is packed with UPX: its build info, linkage and "
-                      "libraries are hidden until it unpacks itself",
-                      "ship the unpacked binary; -ldflags '-s -w' makes it smaller")
-            return None
-        if elf.elf_type in (ElfType.OTHER, ElfType.SHARED):
-            self._add("CCG212", f"{self.what} is an ELF {elf.elf_type} object, not a program "
-                      "the kernel can start", "point the entrypoint at an executable")
-            return False
-        if not self._arch_ok(elf):
-            return False
-        if elf.interpreter is None:
-            return True
-        return self._check_dynamic(elf, elf.interpreter)
-
-    def _arch_ok(self, elf: ElfInfo) -> bool:
-        image_arch = self.judge.image_arch
-        if image_arch is None or elf.arch == image_arch:
-            return True
-        fix = (f"build with GOARCH={image_arch}" if self.go is not None
-               else f"install the {image_arch} build of the program")
-        evidence = {"binary_arch": elf.arch or str(elf.machine), "image_arch": image_arch}
-        if (elf.arch, image_arch) in _COMPAT_ARCHES:
-            # The kernel runs these through its 32-bit compat layer (IA32_EMULATION,
-            # COMPAT on arm64), which not every host or cloud kernel enables.
-            self._add("CCG204", f"{self.what} is built for {elf.arch} in a {image_arch} image: "
-                      "it starts only where the kernel has 32-bit compat support",
-                      fix, Severity.WARNING, **evidence)
-            return True
-        self._add("CCG204", f"{self.what} is built for {elf.arch or f'machine {elf.machine}'} "
-                  f"but the image is {image_arch}: 'exec format error'",
-                  f"{fix}, or build the image with --platform linux/{elf.arch}", None,
-                  **evidence)
-        return False
-
-    def _find_loader(self, elf: ElfInfo, interp: str) -> Loader | None:
-        """The loader the kernel would map, or None (with a finding) when it cannot."""
-        loader = find_loader(self.judge.fs, interp, elf.arch)
-        family = binary_family(elf)
-        fix = (f"{advice.static_build_fix(elf, self.go)}, or use "
-               f"{advice.libc_base_hint(family)}")
-        if loader is None:
-            self._add("CCG201", f"{self.what} cannot start: its ELF interpreter {interp} is not "
-                      f"in the image (the kernel answers 'no such file or directory'); it is a "
-                      f"{advice.describe_binary(elf, self.go)}", fix, interpreter=interp)
-            return None
-        if loader.elf is not None and loader.elf.machine != elf.machine:
-            self._add("CCG201", f"{self.what} cannot start: its ELF interpreter {interp} is "
-                      f"built for {loader.elf.arch} (the kernel answers 'accessing a corrupted "
-                      "shared library')", fix, interpreter=interp, loader=loader.path)
-            return None
-        if family is LibcFamily.GLIBC and loader.family is LibcFamily.MUSL:
-            self._add("CCG211", f"{self.what} is linked against glibc but its interpreter "
-                      f"{interp} is musl's loader ({loader.path}) in this image: glibc-only "
-                      "symbols fail with 'Error relocating ... symbol not found'",
-                      f"{advice.static_build_fix(elf, self.go)}, or build on golang:alpine "
-                      "(musl), or use a glibc base image", interpreter=interp,
-                      loader=loader.path)
-            return None
-        return loader
-
-    def _check_dynamic(self, elf: ElfInfo, interp: str) -> bool:
-        loader = self._find_loader(elf, interp)
-        if loader is None:
-            return False
-        env = dict(self.judge.summary.env)
-        load = resolve_libraries(self.judge.fs, self.path, elf, env, loader)
-        self._report_load(load, loader.family)
-        self._note_load_unknowns(load)
-        if load.ok:
-            self._warn_minimal(elf, loader.family)
-        return load.ok
-
-    def _note_load_unknowns(self, load: LoadReport) -> None:
-        """A damaged ld.so.cache or a load cut short leaves the verdict less certain."""
-        location = self.judge.location(self.path)
-        for path, reason in load.skipped:
-            if path == LD_SO_CACHE:
-                self.unknowns.append(Unknown(path, f"the loader cache is unusable: {reason}",
-                                             ImageLocation(location.image, path)))
-        if load.truncated:
-            self.unknowns.append(Unknown(self.path, "library resolution stopped at gorc's "
-                                         "bounds (too many objects or too deep)", location))
-
-    def _report_load(self, load: LoadReport, family: LibcFamily | None) -> None:
-        for missing in load.missing:
-            self._missing_library(missing, family)
-        groups: dict[tuple[str, str, str], list[MissingVersion]] = {}
-        for version in load.missing_versions:
-            key = (version.needed_by, version.library, version.path)
-            groups.setdefault(key, []).append(version)
-        for group in groups.values():
-            self._missing_versions(group)
-
-    def _missing_library(self, missing: MissingLibrary, family: LibcFamily | None) -> None:
-        by = "" if missing.needed_by == self.path else f" (needed by {missing.needed_by})"
-        package = advice.debian_package(missing.name)
-        evidence = {"library": missing.name, "needed_by": missing.needed_by,
-                    "searched": ":".join(missing.searched)}
-        if package:
-            evidence["package"] = package
-        fix = (f"{advice.install_hint(missing.name, family, self.judge.minimal)}, or "
-               f"{advice.static_build_fix(self.elf_or_fail, self.go)}")
-        if missing.unindexed:
-            evidence["unindexed"] = missing.unindexed
-            fix = (f"RUN ldconfig in the final stage: {missing.unindexed} is in a directory "
-                   "ld.so.conf lists, but the loader reads only /etc/ld.so.cache")
-        self._add("CCG202", f"{self.what} needs {missing.name}{by}, which the loader cannot "
-                  f"find in the image: 'error while loading shared libraries'", fix, None,
-                  **evidence)
-
-    @property
-    def elf_or_fail(self) -> ElfInfo:
-        """The ELF read in :meth:`run` (set before any check runs)."""
-        assert self.elf is not None
-        return self.elf
-
-    def _missing_versions(self, group: list[MissingVersion]) -> None:
-        """One finding per library: every version it lacks, the newest named first."""
-        first = group[0]
-        versions = sorted({v.version for v in group}, key=version_key)
-        newest = versions[-1]
-        by = "" if first.needed_by == self.path else f" ({first.needed_by} does)"
-        defined = f"defines versions only up to {first.highest}" if first.highest else \
-            "does not define them"
-        self._add("CCG203", f"{self.what} needs {', '.join(versions)} of {first.library}{by}, "
-                  f"but the image's {first.path} {defined}: 'version `{newest}' not found'",
-                  advice.newer_libc_hint(newest), version=newest, versions=",".join(versions),
-                  library=first.path, highest=first.highest or "", needed_by=first.needed_by)
-
-    def _warn_minimal(self, elf: ElfInfo, family: LibcFamily | None) -> None:
-        if self.go is None or not self.judge.minimal:
-            return
-        rule = "CCG022" if family is LibcFamily.GLIBC else "CCG020"
-        libc = "glibc" if family is LibcFamily.GLIBC else "its C library"
-        self._add(rule, f"{self.what} is a dynamically linked Go binary that depends on {libc} "
-                  f"({elf.interpreter}); it runs today, but the image looks minimal (no shell, "
-                  "no package manager), so a base change breaks it",
-                  advice.static_build_fix(elf, self.go), interpreter=elf.interpreter or "")
-
-
-class _ScriptCheck:
-    """A '#!' script: the interpreter (and ``env``'s program) must exist and start."""
-
-    def __init__(self, judge: Judge, path: str, entrypoint: bool, head: bytes,
-                 depth: int) -> None:
-        self.judge = judge
-        self.path = path
-        self.entrypoint = entrypoint
-        # binfmt_script trims spaces and tabs only: a CRLF line keeps its "\r".
-        self.line = head[2:].split(b"\n", 1)[0].decode("utf-8", "replace").strip(" \t")
-        self.depth = depth
-
-    def run(self) -> Judgement:
-        """Locate and judge the interpreter chain, then report on the script."""
-        words = [w for w in re.split(r"[ \t]+", self.line, maxsplit=1) if w]
-        interp = words[0] if words else ""
-        findings: list[Finding] = []
-        unknowns: list[Unknown] = []
-        results = [self._judge_program(program, findings, unknowns)
-                   for program in self._programs(interp, words[1] if len(words) > 1 else "")]
-        runnable = False if False in results else None if None in results else True
-        report = BinaryReport(
-            self.path, self.entrypoint, BinaryFormat.SCRIPT, interpreter=interp or None,
-            runnable=runnable, problems=tuple(dict.fromkeys(f.rule_id for f in findings
-                                                           if f.severity is Severity.ERROR)),
-            layer=self.judge.location(self.path).layer)
-        return Judgement(report, tuple(findings), tuple(unknowns))
-
-    def _programs(self, interp: str, arg: str) -> list[tuple[str, str | None]]:
-        """(name, located path) for the interpreter and, for ``env prog``, the program."""
-        where = posixpath.join(self.judge.summary.working_dir or "/", interp)
-        found = where if interp and self.judge.fs.is_file(where) else None
-        programs = [(interp or "(empty '#!' line)", found)]
-        if posixpath.basename(interp) == "env" and arg:
-            # env's first word that is neither an option nor NAME=VALUE is the program.
-            name = next((w for w in arg.split() if not w.startswith("-") and "=" not in w), "")
-            if name:
-                programs.append((name, self.judge.fs.which(name,
-                                                           image_path(self.judge.summary))))
-        return programs
-
-    def _judge_program(self, program: tuple[str, str | None], findings: list[Finding],
-                       unknowns: list[Unknown]) -> bool | None:
-        name, found = program
-        if found is None:
-            crlf = " (the '#!' line ends in a carriage return: Windows line endings)" \
-                if name.endswith("\r") else ""
-            findings.append(finding(
-                "CCG210", f"{_subject(self.path, self.entrypoint)} is a script for "
-                f"{name.rstrip()}, which is not in the image: 'no such file or directory'"
-                f"{crlf}",
-                self.judge.location(self.path),
-                f"install {posixpath.basename(name)} in the image, or replace the script "
-                "with the binary it runs", path=self.path, interpreter=name))
-            return False
-        if self.depth >= MAX_INTERPRETER_DEPTH:
-            return None
-        verdict = self.judge.judge(found, False, self.depth + 1)
-        findings.extend(verdict.findings)
-        unknowns.extend(verdict.unknowns)
-        return verdict.report.runnable

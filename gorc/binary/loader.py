@@ -26,6 +26,15 @@ from gorc.binary.ldconfig import (
     read_ld_so_conf,
     read_musl_path,
 )
+from gorc.binary.loadreport import (
+    LoadReport,
+    MissingLibrary,
+    MissingVersion,
+    ResolvedLibrary,
+    SearchStep,
+    highest_version,
+    version_key,
+)
 from gorc.errors import BinaryError, GorcError
 from gorc.image.fs import FileSystem
 from gorc.model import LibcFamily
@@ -48,74 +57,6 @@ _MUSL_RESERVED = ("c.", "pthread.", "rt.", "m.", "dl.", "util.", "xnet.")
 #: AT_PLATFORM as the kernel sets it, for $PLATFORM.
 _PLATFORM = {"amd64": "x86_64", "arm64": "aarch64", "386": "i686", "ppc64le": "ppc64le",
              "s390x": "s390x", "riscv64": "riscv64", "arm": "v7l"}
-
-
-class SearchStep:
-    """Where a needed library was found (string constants used as evidence)."""
-
-    PATH = "path"
-    LOADED = "already loaded"
-    MUSL_SELF = "musl libc itself"
-    RPATH = "DT_RPATH"
-    LD_LIBRARY_PATH = "LD_LIBRARY_PATH"
-    RUNPATH = "DT_RUNPATH"
-    LD_SO_CACHE = "/etc/ld.so.cache"
-    MUSL_PATH_FILE = "ld-musl path file"
-    DEFAULT = "default dirs"
-
-
-@dataclass(frozen=True, slots=True)
-class ResolvedLibrary:
-    """A needed library the loader finds, and the search step that found it."""
-
-    name: str
-    path: str
-    step: str
-    needed_by: str
-    real_path: str = ""
-
-
-@dataclass(frozen=True, slots=True)
-class MissingLibrary:
-    """A needed library no search step finds; ``searched`` lists where it looked.
-
-    ``unindexed`` is a matching file in a directory /etc/ld.so.conf lists that
-    the loader still does not find (no ld.so.cache, or a stale one): glibc's
-    loader reads only the cache, never ld.so.conf itself.
-    """
-
-    name: str
-    needed_by: str
-    searched: tuple[str, ...] = ()
-    unindexed: str = ""
-
-
-@dataclass(frozen=True, slots=True)
-class MissingVersion:
-    """A symbol version an object needs that the library providing it does not define."""
-
-    version: str
-    library: str
-    path: str
-    needed_by: str
-    highest: str | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class LoadReport:
-    """Everything one resolution found."""
-
-    loader: Loader | None
-    libraries: tuple[ResolvedLibrary, ...] = ()
-    missing: tuple[MissingLibrary, ...] = ()
-    missing_versions: tuple[MissingVersion, ...] = ()
-    skipped: tuple[tuple[str, str], ...] = ()
-    truncated: bool = False
-
-    @property
-    def ok(self) -> bool:
-        """True when every library and version resolves."""
-        return not self.missing and not self.missing_versions
 
 
 @dataclass(slots=True)
@@ -345,18 +286,6 @@ def _musl_reserved(name: str) -> bool:
     return name.startswith("lib") and name[3:].startswith(_MUSL_RESERVED)
 
 
-def version_key(version: str) -> tuple[int, ...]:
-    """A sort key for version names: GLIBC_2.9 < GLIBC_2.10."""
-    numbers = re.findall(r"\d+", version)
-    return tuple(int(n) for n in numbers)
-
-
-def _highest(defs: tuple[str, ...], like: str) -> str | None:
-    prefix = re.match(r"[A-Za-z_]*", like)
-    family = [d for d in defs if prefix and d.startswith(prefix.group(0)) and version_key(d)]
-    return max(family, key=version_key) if family else None
-
-
 def _check_versions(objects: list[_Object]) -> list[MissingVersion]:
     """Version needs of every object against the definitions of what it loaded.
 
@@ -373,7 +302,7 @@ def _check_versions(objects: list[_Object]) -> list[MissingVersion]:
                 if version not in lib.elf.version_defs:
                     missing.append(MissingVersion(
                         version, need.file, lib.path, obj.path,
-                        _highest(lib.elf.version_defs, version)))
+                        highest_version(lib.elf.version_defs, version)))
     return missing
 
 
