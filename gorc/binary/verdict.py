@@ -218,7 +218,8 @@ def judge_program(fs: FileSystem, summary: ImageSummary, path_or_name: str,
 
     A name without a slash is looked up through the image's PATH. Errors about
     the program itself become CCG206 findings, with the underlying rule in the
-    message and in the evidence (``cause``).
+    message and in the evidence (``cause``). A program the image lacks gives
+    ``path=None, runnable=False`` and no finding: reconcile reports it (CCG101).
     """
     name = image_name or summary.reference
     path = locate(fs, path_or_name, summary)
