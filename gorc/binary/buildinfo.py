@@ -155,35 +155,44 @@ class _PointerReader:
 
 
 def parse_modinfo(go_version: str, modinfo: str) -> GoBuildInfo:
-    """Parse module info lines (runtime/debug.ParseBuildInfo's syntax) into GoBuildInfo."""
+    """Parse module info lines (runtime/debug.ParseBuildInfo's syntax) into GoBuildInfo.
+
+    As Go does, text after the last newline is ignored and a ``=>`` line
+    replaces the module of the latest ``mod`` or ``dep`` line.
+    """
     path = ""
-    main: GoModule | None = None
-    deps: list[GoModule] = []
+    modules: list[GoModule] = []  # the main module (when a "mod" line came) and deps
+    has_main = False
     settings: list[tuple[str, str]] = []
-    last: str | None = None  # which module a "=>" line replaces: "mod" or "dep"
-    for number, line in enumerate(modinfo.split("\n"), 1):
+    replaceable: int | None = None  # index in modules that a "=>" line may replace
+    for number, line in enumerate(modinfo.split("\n")[:-1], 1):
         word, _, rest = line.partition("\t")
         if word == "path":
-            path, last = rest, None
-        elif word == "mod":
-            main, last = _module(rest, number), "mod"
-        elif word == "dep":
-            deps.append(_module(rest, number))
-            last = "dep"
+            path = rest
+        elif word in ("mod", "dep"):
+            module = _module(rest, number)
+            if word == "dep":
+                modules.append(module)
+                replaceable = len(modules) - 1
+                continue
+            modules[:has_main] = [module]  # a later "mod" line overrides, as in Go
+            has_main, replaceable = True, 0
         elif word == "=>":
-            replacement = _module(rest, number)
-            if last == "mod" and main is not None:
-                main = _replaced(main, replacement)
-            elif last == "dep":
-                deps[-1] = _replaced(deps[-1], replacement)
-            else:
+            if replaceable is None:
                 raise _line_error(number, "replacement without a module")
-            last = None
+            modules[replaceable] = _replaced(modules[replaceable], _replacement(rest, number))
+            replaceable = None
         elif word == "build":
             settings.append(_setting(rest, number))
-        elif line.strip():
-            log.debug("skipping unknown build info line %d: %r", number, line)
-    return GoBuildInfo(go_version, path, main, tuple(deps), tuple(settings))
+    main = modules[0] if has_main else None
+    return GoBuildInfo(go_version, path, main, tuple(modules[has_main:]), tuple(settings))
+
+
+def _replacement(rest: str, number: int) -> GoModule:
+    columns = rest.split("\t")
+    if len(columns) != 3:
+        raise _line_error(number, f"expected 3 columns for a replacement, got {len(columns)}")
+    return GoModule(columns[0], columns[1], columns[2])
 
 
 def _line_error(number: int, why: str) -> BinaryError:
@@ -203,7 +212,9 @@ def _replaced(module: GoModule, replacement: GoModule) -> GoModule:
 
 def _setting(rest: str, number: int) -> tuple[str, str]:
     """One ``build`` line: KEY=VALUE, either side possibly Go-quoted."""
-    if rest.startswith('"'):
+    if rest.startswith("="):
+        raise _line_error(number, "empty build setting key")
+    if rest.startswith(('"', "`")):
         key, consumed = unquote(rest)
         rest = rest[consumed:]
         if not rest.startswith("="):
@@ -213,8 +224,6 @@ def _setting(rest: str, number: int) -> tuple[str, str]:
         key, eq, raw_value = rest.partition("=")
         if not eq:
             raise _line_error(number, "build setting without '='")
-    if not key:
-        raise _line_error(number, "empty build setting key")
     if raw_value.startswith(('"', "`")):
         value, consumed = unquote(raw_value)
         if consumed != len(raw_value):

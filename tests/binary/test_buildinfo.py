@@ -198,6 +198,8 @@ def test_non_elf_is_an_error() -> None:
     ('build\t"k=v', "unterminated"),
     ('build\tk="a"b', "after a quoted value"),
     ("build\t=v", "empty"),
+    ("dep\ta\tv1\n=>\t../y\t", "3 columns"),
+    ("mod\ta\tv1\n=>\t../y\t\t\n=>\t../z\t\t", "replacement without a module"),
 ])
 def test_malformed_lines(line: str, why: str) -> None:
     with pytest.raises(BinaryError, match=why):
@@ -205,8 +207,18 @@ def test_malformed_lines(line: str, why: str) -> None:
 
 
 def test_quoted_key_and_unknown_lines() -> None:
-    info = parse_modinfo("go1.20", 'build\t"a b=c"=d e\nfuture\tline\n\n')
-    assert info.settings == (("a b=c", "d e"),)
+    info = parse_modinfo("go1.20", 'build\t"a b=c"=d e\nbuild\t`k\\n`=`v`\nfuture\tline\n\n')
+    assert info.settings == (("a b=c", "d e"), ("k\\n", "v"))
+
+
+def test_line_order_as_go_reads_it() -> None:
+    # A "=>" line replaces the latest module even after other lines (runtime/debug
+    # keeps it); a later "mod" line wins; text after the last newline is ignored.
+    text = "dep\ta\tv1\th1:a=\nbuild\tX=1\n=>\t../a\t\t\nmod\tm\tv0\t\nmod\tn\tv2\t\ndep\tb\tv3"
+    info = parse_modinfo("go1.20", text)
+    assert info.main == GoModule("n", "v2")
+    assert info.deps == (GoModule("a", "v1", "h1:a=", GoModule("../a")),)
+    assert info.settings == (("X", "1"),)
 
 
 @pytest.mark.parametrize(("literal", "value", "used"), [
