@@ -24,6 +24,7 @@ from gorc.binary.loader import (
     resolve_libraries,
     version_key,
 )
+from gorc.binary.symbols import unresolved_symbols
 from gorc.errors import GorcError
 from gorc.model import (
     BinaryFormat,
@@ -135,17 +136,9 @@ class ElfCheck:
                       f"built for {loader.elf.arch} (the kernel answers 'accessing a corrupted "
                       "shared library')", fix, interpreter=interp, loader=loader.path)
             return None
-        if family is LibcFamily.GLIBC and loader.family is LibcFamily.MUSL:
-            self._add("CCG211", f"{self.what} is linked against glibc but its interpreter "
-                      f"{interp} is musl's loader ({loader.path}) in this image: glibc-only "
-                      "symbols fail with 'Error relocating ... symbol not found'",
-                      f"{advice.static_build_fix(elf, self.go)}, or build on golang:alpine "
-                      "(musl), or use a glibc base image", interpreter=interp,
-                      loader=loader.path)
-            return None
         return loader
 
-    def _check_dynamic(self, elf: ElfInfo, interp: str) -> bool:
+    def _check_dynamic(self, elf: ElfInfo, interp: str) -> bool | None:
         loader = self._find_loader(elf, interp)
         if loader is None:
             return False
@@ -153,9 +146,33 @@ class ElfCheck:
         load = resolve_libraries(self.judge.fs, self.path, elf, env, loader)
         self._report_load(load, loader.family)
         self._note_load_unknowns(load)
-        if load.ok:
-            self._warn_minimal(elf, loader.family)
-        return load.ok
+        if not load.ok:
+            return False
+        if binary_family(elf) is LibcFamily.GLIBC and loader.family is LibcFamily.MUSL:
+            return self._check_gcompat(elf, loader, load)
+        self._warn_minimal(elf, loader.family)
+        return True
+
+    def _check_gcompat(self, elf: ElfInfo, loader: Loader, load: LoadReport) -> bool | None:
+        """A glibc binary run by musl's loader starts only if musl exports every symbol."""
+        unresolved = unresolved_symbols(self.judge.fs, load.objects)
+        fix = (f"{advice.static_build_fix(elf, self.go)}, or build on golang:alpine (musl), "
+               "or use a glibc base image")
+        where = f"its interpreter {elf.interpreter} is musl's loader ({loader.path})"
+        if unresolved:
+            shown = ", ".join(unresolved[:5]) + (" ..." if len(unresolved) > 5 else "")
+            self._add("CCG211", f"{self.what} is linked against glibc but {where}: it stops "
+                      f"with 'Error relocating {self.path}: {unresolved[0]}: symbol not found' "
+                      f"({len(unresolved)} glibc-only symbols: {shown})", fix,
+                      interpreter=elf.interpreter or "", loader=loader.path,
+                      symbols=",".join(unresolved))
+            return False
+        self._add("CCG211", f"{self.what} is linked against glibc but {where} (gcompat): "
+                  "every symbol it imports resolves today, but glibc behaviour (DNS, locales, "
+                  "NSS) differs under musl" + ("" if unresolved is not None else
+                                                "; its symbols could not all be read"),
+                  fix, Severity.WARNING, interpreter=elf.interpreter or "", loader=loader.path)
+        return True if unresolved is not None else None
 
     def _note_load_unknowns(self, load: LoadReport) -> None:
         """A damaged ld.so.cache or a load cut short leaves the verdict less certain."""

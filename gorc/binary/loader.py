@@ -334,4 +334,5 @@ def resolve_libraries(
         missing_versions=() if musl else tuple(_check_versions(objects)),
         skipped=tuple(resolver.skipped),
         truncated=resolver.truncated,
+        objects=tuple(resolver.by_real),
     )

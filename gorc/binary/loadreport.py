@@ -61,7 +61,8 @@ class MissingVersion:
 
 @dataclass(frozen=True, slots=True)
 class LoadReport:
-    """Everything one resolution found."""
+    """Everything one resolution found; ``objects`` are the real paths of every
+    object mapped (the program, its loader, each library), in load order."""
 
     loader: Loader | None
     libraries: tuple[ResolvedLibrary, ...] = ()
@@ -69,6 +70,7 @@ class LoadReport:
     missing_versions: tuple[MissingVersion, ...] = ()
     skipped: tuple[tuple[str, str], ...] = ()
     truncated: bool = False
+    objects: tuple[str, ...] = ()
 
     @property
     def ok(self) -> bool:

@@ -5,15 +5,16 @@ Every cell builds an image FROM scratch holding a base root and one binary at
 loader printed, and checks that gorc's verdict on the same root and binary
 agrees: same ``runnable``, and the observed cause among the entrypoint's
 problems. A second table (:data:`FORM_CASES`) does the same for entrypoint
-forms: shell form, ``#!`` scripts, file modes. gorc reads each cell twice: the real image through ``docker:`` (the
-whole pipeline: engine, layers, squashed filesystem, config), and the root
-directory plus the binary (the ``dir:`` view, which has no layers). Built to
-grow: add a binary to :data:`BINARIES` or a base to :data:`BASES`.
+forms: shell form, ``#!`` scripts, file modes. gorc reads each cell twice: the
+real image through ``docker:`` (the whole pipeline: engine, layers, squashed
+filesystem, config), and the root directory plus the files (the ``dir:`` view,
+which has no layers). Built to grow: add a binary to :data:`BINARIES` or a base to :data:`BASES`.
 """
 
 from __future__ import annotations
 
 import os
+import posixpath
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -27,7 +28,7 @@ from gorc.image.fs import DirFileSystem, FileInfo, FileType, normalize
 from gorc.image.open import open_image
 from gorc.model import ImageSummary
 from tests.support import MissingToolError, cache_dir, hash_inputs
-from tests.support.elfpatch import newer_glibc_binary
+from tests.support.elfpatch import c_objects, newer_glibc_binary
 from tests.support.engine import DockerEngine
 from tests.support.images import image_from_root
 from tests.support.probes import ProbeBuilder
@@ -49,6 +50,10 @@ def _newer_glibc(_: ProbeBuilder) -> Path:
     return newer_glibc_binary("GLIBC_2.99")
 
 
+def _glibc_only_symbol(_: ProbeBuilder) -> Path:
+    return c_objects() / "app-glibc-only"
+
+
 BINARIES: dict[str, Callable[[ProbeBuilder], Path]] = {
     "static": lambda probes: probes.build("hello", "static"),
     "cgo-glibc": lambda probes: probes.build("cgo", "cgo-glibc"),
@@ -56,8 +61,32 @@ BINARIES: dict[str, Callable[[ProbeBuilder], Path]] = {
     "arm64": lambda probes: probes.build("hello", "arm64"),
     "debian-skopeo": _debian_go_binary,
     "newer-glibc": _newer_glibc,
+    "glibc-only-symbol": _glibc_only_symbol,
 }
-BASES = ("scratch", "distroless-static", "glibc", "musl-busybox", "debian")
+
+
+@dataclass(frozen=True)
+class Base:
+    """A root from the roots fixture, plus files copied from inside it to other paths."""
+
+    root: str
+    copies: tuple[tuple[str, str], ...] = ()  # (destination, source inside the root)
+
+    def files(self, root: Path) -> dict[str, Path]:
+        """The extra files as image_from_root wants them: destination -> host file."""
+        return {dest: (root / src.lstrip("/")).resolve() for dest, src in self.copies}
+
+
+BASES = {
+    "scratch": Base("scratch"),
+    "distroless-static": Base("distroless-static"),
+    "glibc": Base("glibc"),
+    "musl-busybox": Base("musl-busybox"),
+    "debian": Base("debian"),
+    # alpine's gcompat/libc6-compat: glibc's loader path serves musl's loader.
+    "gcompat": Base("musl-busybox", (("/lib64/ld-linux-x86-64.so.2",
+                                      "/lib/x86_64-linux-musl/libc.so"),)),
+}
 
 # What the kernel and the loaders print, most specific first (DOMAIN.md, section 1).
 _SYMPTOMS = (
@@ -88,30 +117,34 @@ def classify(exit_code: int, output: str) -> Observed:
     return Observed(False, None, output)
 
 
-class RootWithApp(DirFileSystem):
-    """A root directory with one extra host file at /app, as the cell's image holds it."""
+class RootWithFiles(DirFileSystem):
+    """A root directory with extra host files on top, as the cell's image holds them."""
 
-    def __init__(self, root: Path, app: Path) -> None:
+    def __init__(self, root: Path, files: dict[str, Path]) -> None:
         super().__init__(root)
-        self.app = app.resolve()
+        self.files = {normalize(dest): host.resolve() for dest, host in files.items()}
+        self.dirs = {posixpath.dirname(d) for d in self.files}
 
     def lstat(self, path: str) -> FileInfo | None:
-        """/app is the host binary; everything else comes from the root."""
-        if normalize(path) == "/app":
-            st = os.stat(self.app)
-            return FileInfo("/app", FileType.FILE, st.st_mode & 0o7777, st.st_size)
-        return super().lstat(path)
+        """Extra files first, then the root; parents of extra files are directories."""
+        path = normalize(path)
+        if path in self.files:
+            st = os.stat(self.files[path])
+            return FileInfo(path, FileType.FILE, st.st_mode & 0o7777, st.st_size)
+        info = super().lstat(path)
+        if info is None and path in self.dirs:
+            return FileInfo(path, FileType.DIR, 0o755)
+        return info
 
     def listdir(self, path: str) -> list[str]:
-        """The root's names, plus ``app`` at the top."""
-        names = super().listdir(path)
-        if self.resolve(path) == "/" and "app" not in names:
-            names = sorted([*names, "app"])
-        return names
+        """The root's names, plus the extra files directly in ``path``."""
+        real = self.resolve(path)
+        extra = [posixpath.basename(f) for f in self.files if posixpath.dirname(f) == real]
+        return sorted(set(super().listdir(path)) | set(extra))
 
     def _open_file(self, info: FileInfo) -> BinaryIO:
-        if info.path == "/app":
-            return open(self.app, "rb")
+        if info.path in self.files:
+            return open(self.files[info.path], "rb")
         return super()._open_file(info)
 
 
@@ -143,16 +176,16 @@ def check_agrees(verdict: ImageVerdict, observed: Observed, how: str) -> None:
         assert observed.cause in app_report.problems, context
 
 
-@pytest.mark.parametrize("base", BASES)
+@pytest.mark.parametrize("base", sorted(BASES))
 @pytest.mark.parametrize("binary", sorted(BINARIES))
 def test_verdict_agrees_with_the_engine(
     engine: DockerEngine, roots: RootBuilder, probes: ProbeBuilder, binary: str, base: str,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """gorc's runnable verdict and cause match what really happens on the engine."""
-    app = BINARIES[binary](probes)
-    root = roots.build(base)
-    tag = image_from_root(engine, root, f"gorc-matrix/{base}:{binary}", files={"/app": app},
+    root = roots.build(BASES[base].root)
+    files = {**BASES[base].files(root), "/app": BINARIES[binary](probes)}
+    tag = image_from_root(engine, root, f"gorc-matrix/{base}:{binary}", files=files,
                           entrypoint=["/app"])
     run = engine.run(tag, timeout=120)
     observed = classify(run.exit_code, run.output)
@@ -161,7 +194,7 @@ def test_verdict_agrees_with_the_engine(
     monkeypatch.setenv("DOCKER_HOST", engine.host)
     with open_image(f"docker:{tag}", cache_dir=cache_dir() / "layers") as image:
         check_agrees(judge_image(image.fs, image.summary, tag), observed, "docker:")
-    dir_view = judge_image(RootWithApp(root, app), summary_of(engine, tag), tag)
+    dir_view = judge_image(RootWithFiles(root, files), summary_of(engine, tag), tag)
     check_agrees(dir_view, observed, "dir:")
 
 

@@ -297,15 +297,33 @@ def test_missing_interpreter_names_cgo(cgo_glibc: bytes) -> None:
     assert "CGO_ENABLED=0" in problem.suggestion or "netgo" in problem.suggestion
 
 
-def test_glibc_binary_on_musl_loader(cgo_glibc: bytes) -> None:
-    """gcompat style: glibc's loader path is musl's loader: CCG211."""
+def gcompat_fs() -> MemoryFileSystem:
+    """alpine's gcompat layout: glibc's loader path is musl's loader."""
     needs(DEBIAN_MUSL)
     fs = MemoryFileSystem()
     fs.add("/lib/ld-musl-x86_64.so.1", DEBIAN_MUSL.read_bytes(), 0o755)
     fs.add_symlink("/lib64/ld-linux-x86-64.so.2", "/lib/ld-musl-x86_64.so.1")
+    return fs
+
+
+def test_glibc_binary_on_musl_loader_that_resolves(cgo_glibc: bytes) -> None:
+    """Every symbol the glibc binary imports is in musl: it runs, with a CCG211 warning."""
+    fs = gcompat_fs()
     fs.add("/app", cgo_glibc, 0o755)
     verdict = judge_image(fs, summary(), "img")
-    assert rules(verdict.findings) == ["CCG211"]
+    (problem,) = verdict.findings
+    assert (problem.rule_id, problem.severity) == ("CCG211", Severity.WARNING)
+    assert verdict.runnable is True
+
+
+def test_glibc_only_symbol_on_musl_loader(objs: Path) -> None:
+    """gnu_get_libc_version exists only in glibc: CCG211 error naming the symbol."""
+    fs = gcompat_fs()
+    fs.add("/app", (objs / "app-glibc-only").read_bytes(), 0o755)
+    verdict = judge_image(fs, summary(), "img")
+    (problem,) = verdict.findings
+    assert (problem.rule_id, problem.severity) == ("CCG211", Severity.ERROR)
+    assert dict(problem.evidence)["symbols"] == "gnu_get_libc_version"
     assert verdict.runnable is False
 
 

@@ -132,6 +132,8 @@ _C_SOURCES = {
     "bar.c": "int foo(void);\nint bar(void) { return foo(); }\n",
     "app_bar.c": "int bar(void);\nint main(void) { return bar() - 1; }\n",
     "app_foo2.c": "int foo2(void);\nint main(void) { return foo2() - 2; }\n",
+    "app_gnu.c": "#include <gnu/libc-version.h>\n#include <stdio.h>\n"
+                 "int main(void) { puts(gnu_get_libc_version()); return 0; }\n",
 }
 C_OBJECTS = (
     "libfoo-v1.so",
@@ -144,6 +146,7 @@ C_OBJECTS = (
     "musl-libbar.so",
     "musl-libfoo.so",
     "musl-app-rpath",
+    "app-glibc-only",
 )
 
 
@@ -185,6 +188,8 @@ def _build_glibc_objects(d: Path, gcc: str) -> None:
     _cc(gcc, d / "app-runpath", *common, "-Wl,--enable-new-dtags,-rpath,$ORIGIN/../lib")
     _cc(gcc, d / "app-plain", *common)
     _cc(gcc, d / "app-foo2", str(d / "app_foo2.c"), f"-L{link}", "-l:libfoo.so.1")
+    # gnu_get_libc_version exists only in glibc: musl's loader cannot bind it.
+    _cc(gcc, d / "app-glibc-only", str(d / "app_gnu.c"))
 
 
 def _build_musl_objects(d: Path, musl_gcc: str) -> None:
