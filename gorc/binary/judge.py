@@ -11,7 +11,13 @@ import logging
 from dataclasses import dataclass, field
 
 from gorc.binary.elfcheck import ElfCheck
-from gorc.binary.judgement import SHEBANG_LIMIT, Judgement, normalize_arch, subject
+from gorc.binary.judgement import (
+    SHEBANG_LIMIT,
+    Judgement,
+    may_execute,
+    normalize_arch,
+    subject,
+)
 from gorc.binary.script import ScriptCheck
 from gorc.errors import GorcError
 from gorc.image.fs import FileSystem, SymlinkLoopError
@@ -32,6 +38,7 @@ class Judge:
     image_name: str
     image_arch: str | None
     minimal: bool
+    user: tuple[int, int] | None = (0, 0)
     _seen: dict[tuple[str, bool], Judgement] = field(default_factory=dict)
 
     def location(self, path: str) -> ImageLocation:
@@ -52,11 +59,15 @@ class Judge:
 
     def _judge(self, path: str, entrypoint: bool, depth: int) -> Judgement:
         info = self.fs.stat(path)
-        if info is not None and not info.is_executable:
+        if info is not None and not may_execute(info, self.user):
+            who = "" if info.is_executable else " bit"
+            for_user = f" for USER {self.summary.user}" if info.is_executable else ""
             return self._refuse(path, entrypoint, "CCG213",
-                                f"has no execute bit (mode {info.mode:o}): 'permission denied'",
-                                f"chmod +x {path} in the build stage, or COPY --chmod=0755",
-                                mode=f"{info.mode:o}")
+                                f"has no execute{who} permission{for_user} (mode "
+                                f"{info.mode:o}, owner {info.uid}:{info.gid}): "
+                                "'permission denied'",
+                                f"chmod 0755 {path} in the build stage, or COPY --chmod=0755",
+                                mode=f"{info.mode:o}", user=self.summary.user or "root")
         try:
             head = self.fs.read(path, SHEBANG_LIMIT)
         except GorcError as err:

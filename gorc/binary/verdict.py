@@ -17,6 +17,7 @@ from gorc.binary.discover import find_elf_files, is_go_binary
 from gorc.binary.elf import ElfType, read_elf
 from gorc.binary.entrypoint import ProgramRef, Role, StartPlan, image_path, locate, plan_start
 from gorc.binary.judge import Judge, Judgement, normalize_arch
+from gorc.binary.judgement import run_as
 from gorc.errors import GorcError
 from gorc.image.fs import FileInfo, FileSystem
 from gorc.model import (
@@ -97,7 +98,8 @@ def image_arch(fs: FileSystem, summary: ImageSummary) -> str | None:
 
 
 def _make_judge(fs: FileSystem, summary: ImageSummary, image_name: str) -> Judge:
-    return Judge(fs, summary, image_name, image_arch(fs, summary), is_minimal(fs))
+    return Judge(fs, summary, image_name, image_arch(fs, summary), is_minimal(fs),
+                 run_as(fs, summary.user))
 
 
 def judge_image(fs: FileSystem, summary: ImageSummary, image_name: str) -> ImageVerdict:

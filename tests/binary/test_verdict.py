@@ -498,3 +498,27 @@ def test_missing_versions_are_grouped_per_library(objs: Path, tmp_path: Path) ->
     evidence = dict(problem.evidence)
     assert (evidence["version"], evidence["versions"]) == ("GLIBC_9.9.9",
                                                            "GLIBC_2.98,GLIBC_9.9.9")
+
+
+@pytest.mark.parametrize(("user", "mode", "owner", "ok"), [
+    (None, 0o700, (0, 0), True),
+    ("65532", 0o700, (0, 0), False),
+    ("65532", 0o755, (0, 0), True),
+    ("nonroot", 0o700, (65532, 65532), True),
+    ("nonroot", 0o750, (0, 65532), True),
+    ("nonroot:nonroot", 0o705, (0, 0), True),
+    ("nobody", 0o770, (0, 0), False),
+    ("ghost", 0o700, (0, 0), True),  # unknown user: runc fails elsewhere; not this rule
+])
+def test_execute_permission_for_the_config_user(
+    static_go: bytes, user: str | None, mode: int, owner: tuple[int, int], ok: bool
+) -> None:
+    """USER decides which mode bits apply: 0700 root-owned is 'permission denied' for 65532."""
+    fs = MemoryFileSystem()
+    fs.add("/etc/passwd", b"root:x:0:0::/root:/sbin/nologin\n"
+           b"nobody:x:65534:65534::/:/sbin/nologin\nnonroot:x:65532:65532::/home:/sbin/nologin\n")
+    fs.add("/etc/group", b"root:x:0:\nnonroot:x:65532:\n")
+    fs.add("/app", static_go, mode, uid=owner[0], gid=owner[1])
+    verdict = judge_image(fs, summary(user=user), "img")
+    assert verdict.runnable is ok
+    assert rules(verdict.findings) == ([] if ok else ["CCG213"])
