@@ -28,6 +28,10 @@ _SHELL_WORDS = frozenset({
     "cd", "export", "echo", "printf", "test", "true", "false", ":", ".", "source", "trap",
     "ulimit", "umask", "eval", "read", "wait", "exit", "shift", "unset", "local",
 })
+#: Programs that start their arguments as the real command: init shims and user switchers,
+#: with how many positional arguments they take before the command (gosu USER CMD...).
+_WRAPPERS = {"tini": 0, "tini-static": 0, "dumb-init": 0, "catatonit": 0, "docker-init": 0,
+             "env": 0, "gosu": 1, "su-exec": 1, "setpriv": 0, "chpst": 0}
 _PLAIN_WORD = re.compile(r"[A-Za-z0-9_./+@%-]+")
 _ASSIGNMENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*=")
 
@@ -36,6 +40,7 @@ class Role(StrEnum):
     """Why the image starts a program."""
 
     COMMAND = "entrypoint"
+    WRAPPED = "wrapped command"
     SHELL = "shell"
     SHELL_COMMAND = "shell command"
     HEALTHCHECK = "healthcheck"
@@ -113,15 +118,37 @@ def _is_shell_form(argv: tuple[str, ...]) -> bool:
     return len(argv) >= 3 and posixpath.basename(argv[0]) in _SHELLS and argv[1] == "-c"
 
 
+def wrapped_command(argv: tuple[str, ...]) -> tuple[str, ...] | None:
+    """What an init shim or user switcher in argv[0] starts (``tini -- /app`` -> /app ...).
+
+    Options before the command and env's ``NAME=value`` words are skipped; None
+    when argv[0] is no known wrapper or names no command.
+    """
+    positional = _WRAPPERS.get(posixpath.basename(argv[0])) if argv else None
+    if positional is None:
+        return None
+    rest = list(argv[1:])
+    while rest and (rest[0].startswith("-") or _ASSIGNMENT.match(rest[0])):
+        if rest.pop(0) == "--":
+            break
+    rest = rest[positional:]
+    return tuple(rest) or None
+
+
 def _refs_for(fs: FileSystem, summary: ImageSummary, argv: tuple[str, ...], source: str,
-              shell_role: Role, command_role: Role) -> list[ProgramRef]:
+              shell_role: Role, command_role: Role, depth: int = 0) -> list[ProgramRef]:
     if _is_shell_form(argv):
         refs = [ProgramRef(argv[0], shell_role, source, locate(fs, argv[0], summary))]
         word = shell_command_word(argv[2])
         if word is not None and word != argv[0]:
             refs.append(ProgramRef(word, Role.SHELL_COMMAND, source, locate(fs, word, summary)))
         return refs
-    return [ProgramRef(argv[0], command_role, source, locate(fs, argv[0], summary))]
+    refs = [ProgramRef(argv[0], command_role, source, locate(fs, argv[0], summary))]
+    inner = wrapped_command(argv)
+    if inner is not None and depth < 4:
+        role = Role.WRAPPED if command_role is Role.COMMAND else command_role
+        refs.extend(_refs_for(fs, summary, inner, source, shell_role, role, depth + 1))
+    return refs
 
 
 def plan_start(fs: FileSystem, summary: ImageSummary) -> StartPlan:

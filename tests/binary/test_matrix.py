@@ -230,6 +230,11 @@ FORM_CASES = {
         r"no such file or directory", "CCG210"),
     "no-exec-bit": FormCase(
         "scratch", ("/app",), (("/app", _STATIC, 0o644),), r"permission denied", "CCG213"),
+    "env-wrapper": FormCase(
+        "musl-busybox", ("/bin/env", "GREETING=1", "/app"), (("/app", _STATIC, 0o755),)),
+    "env-wrapper-missing-command": FormCase(
+        "musl-busybox", ("/bin/env", "GREETING=1", "/nope"), (),
+        r"no such file or directory", "CCG200"),
     "missing-entrypoint": FormCase(
         "distroless-static", ("/nope",), (), r"no such file or directory", "CCG200"),
 }

@@ -180,6 +180,29 @@ def test_plan_lists_every_program() -> None:
         ("/bin/sh", "shell"), ("nginx", "shell command")]
 
 
+@pytest.mark.parametrize(("argv", "programs"), [
+    (("/sbin/tini", "--", "/app", "serve"), ["/sbin/tini", "/app"]),
+    (("tini", "-g", "-s", "--", "/app"), ["tini", "/app"]),
+    (("gosu", "nobody", "/app", "-x"), ["gosu", "/app"]),
+    (("/usr/bin/env", "-i", "A=1", "/app"), ["/usr/bin/env", "/app"]),
+    (("dumb-init", "/bin/sh", "-c", "exec /app"), ["dumb-init", "/bin/sh", "/app"]),
+    (("tini",), ["tini"]),
+])
+def test_wrappers_start_the_real_command(argv: tuple[str, ...], programs: list[str]) -> None:
+    """Init shims and user switchers: the command they start is checked too."""
+    plan = plan_start(MemoryFileSystem(), summary(argv))
+    assert [p.name for p in plan.programs] == programs
+
+
+def test_missing_wrapped_command(static_go: bytes) -> None:
+    """tini present, the command it starts absent: CCG200 for the command."""
+    fs = MemoryFileSystem()
+    fs.add("/sbin/tini", static_go, 0o755)
+    verdict = judge_image(fs, summary(("/sbin/tini", "--", "/app")), "img")
+    assert rules(verdict.findings) == ["CCG200"]
+    assert verdict.runnable is False
+
+
 # --- Files that are not programs --------------------------------------------------------
 
 
