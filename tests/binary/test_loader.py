@@ -38,7 +38,7 @@ from gorc.errors import BinaryError
 from gorc.image.fs import DirFileSystem, MemoryFileSystem
 from gorc.model import LibcFamily
 from tests.support import MissingToolError
-from tests.support.elfpatch import c_objects
+from tests.support.elfpatch import c_objects, skip_or_fail
 
 HOST_LOADER = Path("/lib64/ld-linux-x86-64.so.2")
 HOST_LIBC = Path("/lib/x86_64-linux-gnu/libc.so.6")
@@ -51,11 +51,11 @@ MUSL_INTERP = "/lib/ld-musl-x86_64.so.1"
 def objs() -> Path:
     """The C libraries and programs of tests.support.elfpatch, built once."""
     if not HOST_LOADER.exists() or not DEBIAN_MUSL.exists():
-        pytest.skip("needs the host's glibc loader and Debian's musl")
+        skip_or_fail("needs the host's glibc loader and Debian's musl")
     try:
         return c_objects()
     except MissingToolError as err:
-        pytest.skip(str(err))
+        skip_or_fail(str(err))
 
 
 def put(root: Path, dest: str, source: Path, mode: int = 0o755) -> None:
@@ -326,7 +326,7 @@ def test_versions_satisfied(objs: Path, tmp_path: Path) -> None:
 def test_glibc_loader_linked_to_musl_is_musl(tmp_path: Path) -> None:
     """alpine's gcompat style: glibc's interpreter path leads to musl's loader."""
     if not DEBIAN_MUSL.exists():
-        pytest.skip("needs Debian's musl")
+        skip_or_fail("needs Debian's musl")
     root = musl_root(tmp_path)
     link(root, GLIBC_INTERP, MUSL_INTERP)
     loader = find_loader(DirFileSystem(root), GLIBC_INTERP, "amd64")
@@ -342,7 +342,7 @@ def test_missing_interpreter_gives_no_loader() -> None:
 def test_system_dirs_come_from_the_loader() -> None:
     """Debian's loader says its multiarch dirs; an unknown one falls back to upstream."""
     if not HOST_LOADER.exists():
-        pytest.skip("needs the host's glibc loader")
+        skip_or_fail("needs the host's glibc loader")
     dirs = glibc_system_dirs(HOST_LOADER.read_bytes(), "amd64")
     assert dirs[:2] == ("/lib/x86_64-linux-gnu", "/usr/lib/x86_64-linux-gnu")
     assert glibc_system_dirs(b"", "amd64") == ("/lib64", "/usr/lib64")

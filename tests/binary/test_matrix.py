@@ -28,7 +28,7 @@ from gorc.image.fs import DirFileSystem, FileInfo, FileType, normalize
 from gorc.image.open import open_image
 from gorc.model import ImageSummary
 from tests.support import MissingToolError, cache_dir, hash_inputs
-from tests.support.elfpatch import c_objects, newer_glibc_binary
+from tests.support.elfpatch import c_objects, newer_glibc_binary, skip_or_fail
 from tests.support.engine import DockerEngine
 from tests.support.images import image_from_root
 from tests.support.probes import ProbeBuilder
@@ -184,7 +184,11 @@ def test_verdict_agrees_with_the_engine(
 ) -> None:
     """gorc's runnable verdict and cause match what really happens on the engine."""
     root = roots.build(BASES[base].root)
-    files = {**BASES[base].files(root), "/app": BINARIES[binary](probes)}
+    try:
+        app = BINARIES[binary](probes)
+    except MissingToolError as err:
+        skip_or_fail(str(err))
+    files = {**BASES[base].files(root), "/app": app}
     tag = image_from_root(engine, root, f"gorc-matrix/{base}:{binary}", files=files,
                           entrypoint=["/app"])
     run = engine.run(tag, timeout=120)

@@ -18,7 +18,7 @@ from gorc.image.fs import MemoryFileSystem
 from gorc.model import BinaryFormat, BinaryReport, Finding, ImageLocation, ImageSummary, Severity
 from tests.binary.craft import PF_R, PF_X, ElfSpec, Load, build_elf
 from tests.support import MissingToolError
-from tests.support.elfpatch import c_objects, newer_glibc_binary, rewrite_version
+from tests.support.elfpatch import c_objects, newer_glibc_binary, rewrite_version, skip_or_fail
 from tests.support.probes import ProbeBuilder
 
 HOST_LOADER = Path("/lib64/ld-linux-x86-64.so.2")
@@ -32,7 +32,7 @@ def needs(*paths: Path) -> None:
     """Skip when a host file the test copies into a root is missing."""
     for path in paths:
         if not path.exists():
-            pytest.skip(f"needs {path} on the host")
+            skip_or_fail(f"needs {path} on the host")
 
 
 def glibc_fs() -> MemoryFileSystem:
@@ -81,7 +81,7 @@ def objs() -> Path:
     try:
         return c_objects()
     except MissingToolError as err:
-        pytest.skip(str(err))
+        skip_or_fail(str(err))
 
 
 # --- Entrypoint, Cmd, shell form, healthcheck -------------------------------------------
@@ -387,7 +387,7 @@ def test_missing_glibc_version() -> None:
     try:
         binary = newer_glibc_binary()
     except MissingToolError as err:
-        pytest.skip(str(err))
+        skip_or_fail(str(err))
     fs = glibc_fs()
     fs.add("/app", binary.read_bytes(), 0o755)
     (problem,) = judge_image(fs, summary(), "img").findings

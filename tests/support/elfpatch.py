@@ -15,10 +15,12 @@ import shutil
 import struct
 import subprocess
 from pathlib import Path
+from typing import NoReturn
 
+import pytest
 from elftools.elf.elffile import ELFFile
 
-from tests.support import MissingToolError, cache_dir, hash_inputs, locked
+from tests.support import MissingToolError, cache_dir, hash_inputs, in_ci, locked
 
 _C_PROGRAM = b'#include <stdio.h>\nint main(void) { puts("hello"); return 0; }\n'
 
@@ -244,3 +246,10 @@ def c_objects() -> Path:
         _build_musl_objects(out, musl_gcc)
         (out / "done").write_text("")
     return out
+
+
+def skip_or_fail(reason: str) -> NoReturn:
+    """Skip a test whose tool or host file is missing; in CI fail it, so CI cannot pass blind."""
+    if in_ci():
+        pytest.fail(f"test prerequisite missing in CI: {reason}", pytrace=False)
+    pytest.skip(reason)
