@@ -167,9 +167,9 @@ class _Resolver:
             name, loader.interpreter, SearchStep.MUSL_SELF, obj.path, loader.path))
         return seeded
 
-    def _search(self, obj: _Object, name: str) -> tuple[str, str, ElfInfo, str] | None:
+    def _search(self, obj: _Object, name: str) -> tuple[str, str, ElfInfo, SearchStep] | None:
         if "/" in name:
-            steps: list[tuple[str, list[str]]] = [(SearchStep.PATH, [name])]
+            steps: list[tuple[SearchStep, list[str]]] = [(SearchStep.PATH, [name])]
         else:
             steps = self._musl_steps(obj) if self.musl else self._glibc_steps(obj)
         searched: list[str] = []
@@ -201,8 +201,8 @@ class _Resolver:
                 return path
         return ""
 
-    def _glibc_steps(self, obj: _Object) -> list[tuple[str, list[str]]]:
-        steps: list[tuple[str, list[str]]] = []
+    def _glibc_steps(self, obj: _Object) -> list[tuple[SearchStep, list[str]]]:
+        steps: list[tuple[SearchStep, list[str]]] = []
         if not obj.elf.runpath:
             # DT_RPATH of the object, then of each object that loaded it; an
             # object with DT_RUNPATH has its DT_RPATH ignored (get-dynamic-info.h).
@@ -212,12 +212,16 @@ class _Resolver:
         steps.append((SearchStep.LD_LIBRARY_PATH, [self._expand(d, self.main)
                                                    for d in self.llp]))
         steps.append((SearchStep.RUNPATH, [self._expand(d, obj) for d in obj.elf.runpath]))
+        # The running loader never reads ld.so.conf, only the cache ldconfig built
+        # from it: without /etc/ld.so.cache, only the default dirs follow (dl-load.c).
+        # Known gap: glibc 2.33+ also tries glibc-hwcaps/<level> subdirectories of
+        # each directory first; gorc looks in the directories themselves only.
         if self.cache is not None:
             steps.append((SearchStep.LD_SO_CACHE, []))
         steps.append((SearchStep.DEFAULT, list(self._default_dirs())))
         return steps
 
-    def _musl_steps(self, obj: _Object) -> list[tuple[str, list[str]]]:
+    def _musl_steps(self, obj: _Object) -> list[tuple[SearchStep, list[str]]]:
         # musl tries LD_LIBRARY_PATH *before* the rpath chain, and treats
         # DT_RUNPATH like DT_RPATH (the later one wins), transitively.
         rpath = [self._expand(d, o, musl=True) for o in obj.chain()
@@ -226,7 +230,7 @@ class _Resolver:
         return [(SearchStep.LD_LIBRARY_PATH, list(self.llp)), (SearchStep.RPATH, rpath),
                 (sys_path[0], list(sys_path[1]))]
 
-    def _musl_sys_path(self) -> tuple[str, tuple[str, ...]]:
+    def _musl_sys_path(self) -> tuple[SearchStep, tuple[str, ...]]:
         loader = self.loader
         arch = loader.musl_arch if loader else None
         if loader is None or arch is None:

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from enum import StrEnum
 
 from gorc.binary.interpreter import Loader
 
 
-class SearchStep:
-    """Where a needed library was found (string constants used as evidence)."""
+class SearchStep(StrEnum):
+    """The loader search step that found a needed library (values are evidence text)."""
 
     PATH = "path"
     LOADED = "already loaded"
@@ -28,7 +29,7 @@ class ResolvedLibrary:
 
     name: str
     path: str
-    step: str
+    step: SearchStep
     needed_by: str
     real_path: str = ""
 
