@@ -158,12 +158,13 @@ class ElfCheck:
         unresolved = unresolved_symbols(self.judge.fs, load.objects)
         fix = (f"{advice.static_build_fix(elf, self.go)}, or build on golang:alpine (musl), "
                "or use a glibc base image")
-        where = f"its interpreter {elf.interpreter} is musl's loader ({loader.path})"
+        via = f" ({loader.path})" if loader.path != elf.interpreter else ""
+        where = f"its interpreter {elf.interpreter} is musl's loader{via}"
         if unresolved:
             shown = ", ".join(unresolved[:5]) + (" ..." if len(unresolved) > 5 else "")
             self._add("CCG211", f"{self.what} is linked against glibc but {where}: it stops "
                       f"with 'Error relocating {self.path}: {unresolved[0]}: symbol not found' "
-                      f"({len(unresolved)} glibc-only symbols: {shown})", fix,
+                      f"(glibc-only symbols musl lacks: {shown})", fix,
                       interpreter=elf.interpreter or "", loader=loader.path,
                       symbols=",".join(unresolved))
             return False
