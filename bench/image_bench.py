@@ -121,10 +121,11 @@ def _sha256(path: Path) -> str:
     return hasher.hexdigest()
 
 
-def _write_archive(archive: Path, blobs: list[Path], diff_ids: list[str]) -> None:
+def _write_archive(archive: Path, blobs: list[Path], diff_ids: list[str],
+                   entrypoint: str = "/usr/bin/env") -> None:
     config = {
         "architecture": "amd64", "os": "linux",
-        "config": {"Env": ["PATH=/usr/local/bin:/usr/bin:/bin"], "Entrypoint": ["/usr/bin/env"]},
+        "config": {"Env": ["PATH=/usr/local/bin:/usr/bin:/bin"], "Entrypoint": [entrypoint]},
         "rootfs": {"type": "layers", "diff_ids": diff_ids},
     }
     config_bytes = json.dumps(config).encode()
