@@ -175,6 +175,17 @@ class FileSystem(ABC):
             raise ImageSourceError(f"not a regular file in image: {path}")
         return self._open_file(info)
 
+    def head(self, info: FileInfo) -> bytes | None:
+        """Leading bytes of the regular file ``info`` known without opening it, or None.
+
+        A filesystem that saw every file's first bytes while indexing (the squashed
+        layers) answers from memory: for an ELF file its whole 64-byte header (or
+        the whole file when shorter), for any other file at least enough bytes to
+        tell that it is not ELF and whether it starts with ``#!``. None means
+        "not recorded": read the file. The default records nothing.
+        """
+        return None
+
     def read(self, path: str, limit: int = DEFAULT_READ_LIMIT) -> bytes:
         """Up to ``limit`` bytes of the file ``path`` leads to."""
         with self.open(path) as stream:
