@@ -6,6 +6,7 @@ When a tool is missing these fixtures skip with a clear reason; in CI
 
 from __future__ import annotations
 
+import os
 import secrets
 from collections.abc import Iterator
 from contextlib import ExitStack
@@ -14,11 +15,15 @@ from typing import NoReturn
 
 import pytest
 
-from tests.support import InfraError, MissingToolError, in_ci
+from tests.support import InfraError, MissingToolError, cache_dir, in_ci
 from tests.support.engine import DockerEngine, engine_session
 from tests.support.probes import ProbeBuilder
 from tests.support.registry import Registry, registry_session
 from tests.support.roots import RootBuilder
+
+# gorc's own layer cache goes under the test cache, not the user's ~/.cache/gorc
+# (tests that check the default location set their own environment).
+os.environ.setdefault("GORC_CACHE_DIR", str(cache_dir() / "gorc-layer-cache"))
 
 
 def unavailable(reason: str) -> NoReturn:
