@@ -17,64 +17,68 @@ if TYPE_CHECKING:
 IMAGE_PANEL = "Image"
 WITNESS_PANEL = "Source and Dockerfile"
 
+ImageArg = Annotated[
+    str,
+    typer.Argument(
+        metavar="IMAGE",
+        help="docker:NAME, docker-archive:PATH, oci-archive:PATH, oci-dir:PATH, "
+        "registry:NAME, dir:PATH, or NAME[:TAG|@DIGEST] (engine first, then registry).",
+    ),
+]
+SourceOpt = Annotated[
+    Path | None,
+    typer.Option(help="The Go project the image runs.", rich_help_panel=WITNESS_PANEL),
+]
+DockerfileOpt = Annotated[
+    Path | None,
+    typer.Option(help="The Dockerfile the image was built from.", rich_help_panel=WITNESS_PANEL),
+]
+PlatformOpt = Annotated[
+    str | None,
+    typer.Option(
+        metavar="OS/ARCH[/VARIANT]",
+        help="Pick this platform from a multi-platform image.",
+        rich_help_panel=IMAGE_PANEL,
+    ),
+]
+BuildOpt = Annotated[
+    Path | None,
+    typer.Option(
+        metavar="DIR",
+        help="Build the image from this context first (with --dockerfile).",
+        rich_help_panel=IMAGE_PANEL,
+    ),
+]
+BuildArgOpt = Annotated[
+    list[str] | None,
+    typer.Option(metavar="K=V", help="Build argument for --build.", rich_help_panel=IMAGE_PANEL),
+]
+InsecureOpt = Annotated[
+    list[str] | None,
+    typer.Option(
+        metavar="HOST[:PORT]", help="Reach this registry over plain http.",
+        rich_help_panel=IMAGE_PANEL,
+    ),
+]
+CacheDirOpt = Annotated[
+    Path | None,
+    typer.Option(
+        envvar="GORC_CACHE_DIR",
+        help="Layer cache (default: the user cache dir).",
+        rich_help_panel=IMAGE_PANEL,
+    ),
+]
+
 
 def command(
-    image: Annotated[
-        str,
-        typer.Argument(
-            metavar="IMAGE",
-            help="docker:NAME, docker-archive:PATH, oci-archive:PATH, oci-dir:PATH, "
-            "registry:NAME, dir:PATH, or NAME[:TAG|@DIGEST] (engine first, then registry).",
-        ),
-    ],
-    source: Annotated[
-        Path | None,
-        typer.Option(help="The Go project the image runs.", rich_help_panel=WITNESS_PANEL),
-    ] = None,
-    dockerfile: Annotated[
-        Path | None,
-        typer.Option(
-            help="The Dockerfile the image was built from.", rich_help_panel=WITNESS_PANEL
-        ),
-    ] = None,
-    platform: Annotated[
-        str | None,
-        typer.Option(
-            metavar="OS/ARCH[/VARIANT]",
-            help="Pick this platform from a multi-platform image.",
-            rich_help_panel=IMAGE_PANEL,
-        ),
-    ] = None,
-    build: Annotated[
-        Path | None,
-        typer.Option(
-            metavar="DIR",
-            help="Build the image from this context first (with --dockerfile).",
-            rich_help_panel=IMAGE_PANEL,
-        ),
-    ] = None,
-    build_arg: Annotated[
-        list[str] | None,
-        typer.Option(
-            metavar="K=V", help="Build argument for --build.", rich_help_panel=IMAGE_PANEL
-        ),
-    ] = None,
-    insecure_registry: Annotated[
-        list[str] | None,
-        typer.Option(
-            metavar="HOST[:PORT]",
-            help="Reach this registry over plain http.",
-            rich_help_panel=IMAGE_PANEL,
-        ),
-    ] = None,
-    cache_dir: Annotated[
-        Path | None,
-        typer.Option(
-            envvar="GORC_CACHE_DIR",
-            help="Layer cache (default: the user cache dir).",
-            rich_help_panel=IMAGE_PANEL,
-        ),
-    ] = None,
+    image: ImageArg,
+    source: SourceOpt = None,
+    dockerfile: DockerfileOpt = None,
+    platform: PlatformOpt = None,
+    build: BuildOpt = None,
+    build_arg: BuildArgOpt = None,
+    insecure_registry: InsecureOpt = None,
+    cache_dir: CacheDirOpt = None,
     output: Output = None,
     strict: Strict = False,
 ) -> int:
