@@ -164,6 +164,37 @@ class Provides:
 
 
 @dataclass(frozen=True, slots=True)
+class Stage:
+    """One ``FROM`` of a Dockerfile: its base image, its name and where it starts."""
+
+    base: str
+    name: str | None = None
+    location: SourceLocation | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class BuildFacts:
+    """What the Dockerfile intends the image to be (DESIGN.md, ``BuildFacts``).
+
+    ``cgo_enabled`` is the CGO_ENABLED the final ``go build`` ran with when the
+    Dockerfile says (ENV, ARG or the RUN line), else None: Go's default then
+    depends on whether the build image has a C compiler.
+    """
+
+    dockerfile: str
+    stages: tuple[Stage, ...] = ()
+    cgo_enabled: bool | None = None
+    entrypoint: tuple[str, ...] | None = None
+    entrypoint_shell_form: bool = False
+    user: str | None = None
+
+    @property
+    def final_base(self) -> str | None:
+        """The base image of the last stage, the one the image runs on."""
+        return self.stages[-1].base if self.stages else None
+
+
+@dataclass(frozen=True, slots=True)
 class ImageSummary:
     """The identity and run-time configuration of an image (from its config JSON)."""
 
