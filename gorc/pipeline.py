@@ -8,10 +8,12 @@ that ``gorc rules`` and ``gorc --version`` stay fast.
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from gorc.model import Result, SourceLocation, Unknown
+from gorc.image.fs import FileSystem
+from gorc.model import BinaryFormat, BinaryReport, Need, Result, SourceLocation, Unknown
 from gorc.provenance import attach_instructions
 
 log = logging.getLogger(__name__)
@@ -47,6 +49,7 @@ def inspect_image(request: InspectRequest) -> Result:
     from gorc.image.inventory import collect_inventory
     from gorc.image.open import BuildRequest, open_image
     from gorc.image.platform import parse_platform
+    from gorc.reconcile import reconcile
 
     platform = parse_platform(request.platform) if request.platform else None
     build = None
@@ -66,18 +69,44 @@ def inspect_image(request: InspectRequest) -> Result:
     ) as image:
         inventory = collect_inventory(image.fs, image.summary)
         verdict = judge_image(image.fs, image.summary, image.summary.reference)
-        findings = attach_instructions(verdict.findings, image.layer_commands)
+        needs, need_unknowns = _binary_needs(image.fs, verdict.binaries,
+                                             image.summary.reference)
+        provides = inventory.provides()
+        reconciled = reconcile(needs, provides, inventory, image.summary, verdict.binaries,
+                               image.fs)
+        findings = attach_instructions((*verdict.findings, *reconciled), image.layer_commands)
 
-    unknowns = (*_witnesses_not_read(request), *inventory.unknowns, *verdict.unknowns)
+    unknowns = (*_witnesses_not_read(request), *inventory.unknowns, *verdict.unknowns,
+                *need_unknowns)
     return Result(
         findings=findings,
         image=image.summary,
         binaries=tuple(verdict.binaries),
-        needs=None,
-        provides=inventory.provides(),
+        needs=needs,
+        provides=provides,
         unknowns=unknowns,
         strict=request.strict,
     )
+
+
+def _binary_needs(fs: FileSystem, binaries: Sequence[BinaryReport],
+                  image_name: str) -> tuple[tuple[Need, ...], tuple[Unknown, ...]]:
+    """Needs of every Go ELF program judged (entrypoint programs and the image's Go binaries).
+
+    Their build info was read by the verdict; only the ELF headers and the pclntab
+    name table are read again (bounded).
+    """
+    from gorc.binary.needs import read_binary_needs
+
+    needs: list[Need] = []
+    unknowns: list[Unknown] = []
+    for report in binaries:
+        if report.format is not BinaryFormat.ELF or report.go is None:
+            continue
+        found = read_binary_needs(fs, report.path, image_name, report.go)
+        needs.extend(found.needs)
+        unknowns.extend(found.unknowns)
+    return tuple(dict.fromkeys(needs)), tuple(unknowns)
 
 
 def _witnesses_not_read(request: InspectRequest) -> tuple[Unknown, ...]:
