@@ -141,7 +141,8 @@ def test_probe_names_match_go_tool_nm(probes: ProbeBuilder, name: str) -> None:
     """Every text symbol nm lists is in the pclntab's names (the rest are inlined ones)."""
     static = probes.build(name, "static")
 
-    assert _nm_text_symbols(static) <= _names_of(static)
+    # Local types' functions print "type..eq.T.1" in nm and "type..eq.T\u00b71" in the table.
+    assert _nm_text_symbols(static) <= {n.replace("\u00b7", ".") for n in _names_of(static)}
 
 
 @pytest.mark.go
