@@ -11,9 +11,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import BinaryIO
 
-from elftools.elf.elffile import ELFFile
-from elftools.elf.sections import SymbolTableSection
-
 from gorc.binary.elflayout import guarded
 from gorc.errors import GorcError
 from gorc.image.fs import FileSystem
@@ -37,6 +34,11 @@ def read_dynamic_symbols(stream: BinaryIO) -> DynamicSymbols | None:
 
 
 def _read(stream: BinaryIO) -> DynamicSymbols | None:
+    # elffile pulls in pyelftools' DWARF machinery (~13 ms): only the rare
+    # glibc-binary-on-musl check needs it, so it is imported here.
+    from elftools.elf.elffile import ELFFile
+    from elftools.elf.sections import SymbolTableSection
+
     elf = ELFFile(stream)
     table = elf.get_section_by_name(".dynsym")
     if not isinstance(table, SymbolTableSection):

@@ -19,9 +19,6 @@ from collections.abc import Iterator
 from enum import StrEnum
 from typing import BinaryIO, cast
 
-import zstandard
-from isal import igzip_lib, isal_zlib
-
 from gorc.errors import LayerError
 
 log = logging.getLogger(__name__)
@@ -32,9 +29,6 @@ CHUNK = 1024 * 1024
 #: zstd gives no output bound per call; a 4 KiB slice inflates to at most
 #: 128 MiB (a raw block of 128 KiB from a 4-byte RLE block header, RFC 8878 3.1.1.2).
 _ZSTD_SLICE = 4096
-
-# isal's stubs declare its error as an instance, not a class.
-_GZIP_ERROR = cast(type[Exception], igzip_lib.IsalError)
 
 GZIP_MAGIC = b"\x1f\x8b"
 ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
@@ -149,6 +143,12 @@ def inflate(reader: HashingReader, digest: str) -> Iterator[bytes]:
 
 def _gunzip(reader: HashingReader, data: bytes, digest: str) -> Iterator[bytes]:
     """Inflate gzip members one after the other (RFC 1952 2.2 allows several)."""
+    # isal and zstandard are imported only when a layer is really inflated: a warm
+    # run (every layer cached) never pays for them.
+    from isal import igzip_lib, isal_zlib
+
+    # isal's stubs declare its error as an instance, not a class.
+    gzip_error = cast(type[Exception], igzip_lib.IsalError)
     inflater = isal_zlib.decompressobj(wbits=31)
     try:
         while data:
@@ -165,7 +165,7 @@ def _gunzip(reader: HashingReader, data: bytes, digest: str) -> Iterator[bytes]:
                 inflater = isal_zlib.decompressobj(wbits=31)
             elif not data:
                 data = reader.read(CHUNK)
-    except _GZIP_ERROR as err:
+    except gzip_error as err:
         raise LayerError(f"cannot read layer {short(digest)}: corrupt gzip stream: "
                          f"{err}") from err
     if not inflater.eof:
@@ -200,6 +200,8 @@ def _slices(reader: HashingReader, data: bytes) -> Iterator[memoryview]:
 
 def _unzstd(reader: HashingReader, data: bytes, digest: str) -> Iterator[bytes]:
     """Inflate zstd frames one after the other (RFC 8878 3: frames are concatenated)."""
+    import zstandard
+
     inflater = zstandard.ZstdDecompressor().decompressobj(write_size=CHUNK)
     started = False
     pending: list[bytes] = []

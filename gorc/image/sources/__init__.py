@@ -17,8 +17,6 @@ from gorc.image.reference import ImageName, Reference, Transport
 from gorc.image.sources.base import ImageSource, LayerBlob, OpenedImage
 from gorc.image.sources.docker_archive import DockerArchiveSource
 from gorc.image.sources.engine_build import BuildRequest
-from gorc.image.sources.oci import OCILayoutSource
-from gorc.image.sources.registry import RegistrySource
 
 log = logging.getLogger(__name__)
 
@@ -35,6 +33,8 @@ def open_source(
     build: BuildRequest | None = None,
 ) -> ImageSource:
     """The source a reference names (not opened yet: call its ``open``)."""
+    # Each source's module is imported only when it is the one used: the registry's
+    # pulls in requests, which a run on a local archive never needs.
     transport, path = reference.transport, reference.path
     if build is not None or transport is Transport.DOCKER:
         from gorc.image.sources.docker_engine import DockerEngineSource
@@ -44,9 +44,13 @@ def open_source(
     if transport is Transport.DOCKER_ARCHIVE and path is not None:
         return DockerArchiveSource(path, reference.selector)
     if transport in (Transport.OCI_ARCHIVE, Transport.OCI_DIR) and path is not None:
+        from gorc.image.sources.oci import OCILayoutSource
+
         return OCILayoutSource(path, reference.selector,
                                archive=transport is Transport.OCI_ARCHIVE, platform=platform)
     if transport is Transport.REGISTRY and reference.name is not None:
+        from gorc.image.sources.registry import RegistrySource
+
         return RegistrySource(reference.name, platform=platform,
                               insecure_registries=insecure_registries)
     if transport is Transport.ANY and reference.name is not None:
@@ -84,6 +88,8 @@ class EngineThenRegistry(ImageSource):
             engine.close()
             log.info("%s; trying the registry", err)
             engine_reason = str(err)
+        from gorc.image.sources.registry import RegistrySource
+
         registry = RegistrySource(self.name, platform=self.platform,
                                   insecure_registries=self.insecure_registries)
         self._chosen = registry

@@ -21,9 +21,6 @@ from abc import ABC, abstractmethod
 from pathlib import Path
 from typing import BinaryIO
 
-import zstandard
-from isal import igzip
-
 from gorc.errors import ImageReferenceError, ImageSourceError
 from gorc.image.reference import check_digest
 
@@ -196,6 +193,10 @@ class TarStore(BlobStore):
         self._tmpdir = tempfile.mkdtemp(prefix="gorc-archive-")
         target = os.path.join(self._tmpdir, "archive.tar")
         log.debug("inflating %s archive %s to %s", kind, path, target)
+        # imported here: only a compressed archive (rare) needs an inflater
+        import zstandard
+        from isal import igzip
+
         try:
             with open(path, "rb") as raw, open(target, "wb") as out:
                 if kind == "gzip":
