@@ -1,7 +1,10 @@
 """Finding the ELF programs and libraries in an image, reading as little as possible.
 
-This is the hot path of an image inspection: every candidate file is opened
-once and only its first :data:`HEAD_SIZE` bytes are read. A candidate is a
+This is the hot path of an image inspection. On a squashed image the layer
+index already holds every file's leading bytes (recorded during the one pass
+over each layer), so only the index is searched and no file is opened; on
+other filesystems every candidate file is opened once and only its first
+:data:`HEAD_SIZE` bytes are read. A candidate is a
 regular file with an execute bit, any regular file directly in a ``bin``,
 ``sbin``, ``lib*`` or ``libexec`` directory, or a file named like a shared
 object (shared libraries are often not executable). The kernel's pseudo
@@ -21,6 +24,7 @@ from gorc.binary.elf import has_go_buildinfo
 from gorc.binary.elflayout import ELF_MAGIC, ElfLayout, is_elf, read_layout
 from gorc.errors import BinaryError, GorcError
 from gorc.image.fs import FileInfo, FileSystem, FileType, normalize
+from gorc.image.squash import SquashedFileSystem
 
 log = logging.getLogger(__name__)
 
@@ -57,20 +61,35 @@ def find_elf_files(
     that cannot be opened is passed to ``on_error`` (default: logged and
     skipped) so that the caller can record it as an unknown.
     """
-    for info in _walk(fs, normalize(top)):
+    for info in _entries(fs, normalize(top)):
         if not _is_candidate(info):
             continue
-        try:
-            with fs.open(info.path) as stream:
-                head = stream.read(head_size)
-        except GorcError as err:
-            _report(info, err, on_error)
-            continue
-        except OSError as err:
-            _report(info, BinaryError(f"cannot read {info.path}: {err}"), on_error)
-            continue
+        head = fs.head(info)
+        if head is None or (is_elf(head) and len(head) < min(head_size, info.size)):
+            try:
+                head = _read_head(fs, info, head_size)
+            except GorcError as err:
+                _report(info, err, on_error)
+                continue
         if is_elf(head):
-            yield ElfCandidate(info, head)
+            yield ElfCandidate(info, head[:head_size])
+
+
+def _entries(fs: FileSystem, top: str) -> Iterator[FileInfo]:
+    """The entries worth a look: on a squashed image only the files the index says
+    may be ELF (recorded head or none recorded), elsewhere every entry."""
+    if isinstance(fs, SquashedFileSystem):
+        skip = [d for d in SKIPPED_DIRS if d.startswith(top.rstrip("/") + "/")]
+        return iter(fs.files_by_head(ELF_MAGIC, top, skip))
+    return _walk(fs, top)
+
+
+def _read_head(fs: FileSystem, info: FileInfo, head_size: int) -> bytes:
+    try:
+        with fs.open(info.path) as stream:
+            return stream.read(head_size)
+    except OSError as err:
+        raise BinaryError(f"cannot read {info.path}: {err}") from err
 
 
 def _report(info: FileInfo, err: GorcError, on_error: ErrorHandler | None) -> None:

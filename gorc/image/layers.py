@@ -44,7 +44,8 @@ from gorc.image.tarindex import TarContents, TarEntry
 log = logging.getLogger(__name__)
 
 #: Bumped whenever the index layout changes; older indexes are rebuilt.
-_INDEX_VERSION = 1
+#: 2: entries carry the leading bytes of regular files (TarEntry.head).
+_INDEX_VERSION = 2
 
 
 def default_cache_dir() -> Path:
@@ -210,6 +211,10 @@ class LayerStore:
         directory = self._layer_dir(diff_id)
         try:
             index = _read_index(directory, diff_id)
+        except _OutdatedIndexError as err:
+            log.info("rebuilding the cache entry for layer %s: %s", short(diff_id), err)
+            self._discard(directory)
+            return None
         except (OSError, ValueError, EOFError, TypeError) as err:
             log.warning("dropping damaged cache entry for layer %s: %s", short(diff_id), err)
             self._discard(directory)
@@ -283,6 +288,10 @@ def _touch(path: Path) -> None:
         os.utime(path)
 
 
+class _OutdatedIndexError(ValueError):
+    """A cached index written by an older gorc (another :data:`_INDEX_VERSION`)."""
+
+
 def _write_index(directory: Path, diff_id: str, digest: str, contents: TarContents) -> None:
     rows = [tuple(entry) for entry in contents.entries]
     payload = (_INDEX_VERSION, diff_id, digest, contents.size, rows,
@@ -296,12 +305,14 @@ def _read_index(directory: Path, diff_id: str) -> LayerIndex:
     with gc_paused():
         data = marshal.loads((directory / "index").read_bytes())
         version, stored_id, digest, size, rows, whiteouts, opaque = data
-        if version != _INDEX_VERSION or stored_id != diff_id:
+        if isinstance(version, int) and version != _INDEX_VERSION:
+            raise _OutdatedIndexError(f"index format {version}, this gorc writes {_INDEX_VERSION}")
+        if stored_id != diff_id:
             raise ValueError(f"index version {version} for {stored_id}")
         tar_size = (directory / "layer.tar").stat().st_size
         if tar_size != size:
             raise ValueError(f"layer.tar has {tar_size} bytes, the index says {size}")
-        contents = TarContents([TarEntry._make(row) for row in rows], whiteouts, opaque, size)
+        contents = TarContents(list(map(TarEntry._make, rows)), whiteouts, opaque, size)
         return _make_index(directory, diff_id, digest, contents)
 
 

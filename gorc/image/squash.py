@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import logging
 import posixpath
-from collections.abc import Iterator, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from typing import BinaryIO
 
 from gorc.errors import ImageSourceError
@@ -28,6 +28,7 @@ log = logging.getLogger(__name__)
 
 _TYPES = {kind.value: kind for kind in FileType}
 _DIR = FileType.DIR.value
+_FILE = FileType.FILE.value
 _SYMLINK = FileType.SYMLINK.value
 
 
@@ -107,6 +108,43 @@ class SquashedFileSystem(FileSystem):
         if real is None:
             return []
         return sorted(self._children.get(real, ()))
+
+    def head(self, info: FileInfo) -> bytes | None:
+        """See :meth:`FileSystem.head`: the leading bytes the layer index recorded."""
+        node = self._nodes.get(info.path)
+        if node is None or node[0].kind != _FILE:
+            return None
+        return node[0].head
+
+    def files_by_head(
+        self, magic: bytes, top: str = "/", skip: Collection[str] = ()
+    ) -> list[FileInfo]:
+        """Regular files under ``top`` whose recorded leading bytes start with ``magic``,
+        and those whose leading bytes were not recorded, in the order :meth:`walk`
+        yields them.
+
+        Directories in ``skip`` (absolute paths) are left out with their content.
+        This looks at the index only: no directory is listed and no file is opened,
+        so finding the few ELF files among an image's many thousands costs little.
+        """
+        real = self._resolve_quietly(top)
+        if real is None or real not in self._children:
+            return []
+        prefix = "/" if real == "/" else real + "/"
+        skipped = tuple(directory.rstrip("/") + "/" for directory in skip)
+        found = []
+        for path, node in self._nodes.items():
+            entry = node[0]
+            if entry.kind != _FILE or (entry.head is not None
+                                       and not entry.head.startswith(magic)):
+                continue
+            if path.startswith(prefix) and not path.startswith(skipped):
+                found.append(path)
+        # walk order: directories depth first in name order (a parent before its
+        # children: their paths sorted by parts), each one's files in reverse name order
+        found.sort(reverse=True)
+        found.sort(key=lambda path: path.rpartition("/")[0].split("/"))
+        return [self._info(path, self._nodes[path]) for path in found]
 
     def _open_file(self, info: FileInfo) -> BinaryIO:
         node = self._nodes.get(info.path)

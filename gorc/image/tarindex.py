@@ -27,6 +27,11 @@ _ZERO_BLOCK = bytes(BLOCK)
 #: PAX records and GNU long names are held in memory; no sane one is this big.
 MAX_META_SIZE = 1024 * 1024
 
+#: How many leading bytes of an ELF file the index keeps: the whole ELF header of a
+#: 64-bit object (gABI, "ELF Header"), enough to find ELF files without reading them.
+HEAD_SIZE = 64
+_ELF_MAGIC = b"\x7fELF"
+
 WHITEOUT_PREFIX = ".wh."
 OPAQUE_MARKER = ".wh..wh..opq"
 
@@ -47,6 +52,8 @@ class TarEntry(NamedTuple):
     ``kind`` is a :class:`gorc.image.fs.FileType` value or ``"hardlink"``;
     ``linkname`` is the symlink target as stored, or the normalized path a hard
     link points at; ``offset`` is where the data starts in the uncompressed tar.
+    ``head`` is a prefix of a regular file's data (see :func:`leading_bytes`);
+    None for other kinds.
     """
 
     path: str
@@ -57,6 +64,7 @@ class TarEntry(NamedTuple):
     gid: int
     linkname: str
     offset: int
+    head: bytes | None = None
 
 
 @dataclass(slots=True)
@@ -165,9 +173,31 @@ def _entries(reader: _BlockReader, label: str) -> Iterator[TarEntry]:
         data_size = int(pending.get("size", header.size))
         if header.typeflag in _HEADER_ONLY:
             data_size = 0
-        yield header.entry(pending, reader.offset, data_size)
+        entry = header.entry(pending, reader.offset, data_size)
         pending = {}
-        reader.skip(_padded(data_size))
+        if entry.kind == "file":
+            data = reader.read(min(data_size, HEAD_SIZE))
+            entry = entry._replace(head=leading_bytes(data))
+            reader.skip(_padded(data_size) - len(data))
+        else:
+            reader.skip(_padded(data_size))
+        yield entry
+
+
+def leading_bytes(data: bytes) -> bytes:
+    """The prefix of a file starting with ``data`` that the index keeps.
+
+    All of ``data`` (up to :data:`HEAD_SIZE`) for an ELF file; otherwise the
+    shortest prefix that still tells the file is not ELF and whether it is a
+    ``#!`` script: one byte for most files (a cached object in CPython, so the
+    index of a large layer costs no memory for them).
+    """
+    first = data[:1]
+    if first == b"\x7f":
+        return data[:HEAD_SIZE] if data.startswith(_ELF_MAGIC) else data[:4]
+    if first == b"#":
+        return data[:2]
+    return first
 
 
 def _padded(size: int) -> int:
