@@ -99,7 +99,7 @@ def image_arch(fs: FileSystem, summary: ImageSummary) -> str | None:
 
 def _make_judge(fs: FileSystem, summary: ImageSummary, image_name: str) -> Judge:
     return Judge(fs, summary, image_name, image_arch(fs, summary), is_minimal(fs),
-                 run_as(fs, summary.user))
+                 run_as(fs, summary))
 
 
 def judge_image(fs: FileSystem, summary: ImageSummary, image_name: str) -> ImageVerdict:
