@@ -39,7 +39,7 @@ class Judge:
     image_arch: str | None
     minimal: bool
     user: tuple[int, int] | None = (0, 0)
-    _seen: dict[tuple[str, bool], Judgement] = field(default_factory=dict)
+    _seen: dict[tuple[str, bool, int], Judgement] = field(default_factory=dict)
 
     def location(self, path: str) -> ImageLocation:
         """Where ``path`` is in the image, with the layer that wrote it."""
@@ -52,7 +52,8 @@ class Judge:
 
     def judge(self, path: str, entrypoint: bool, depth: int = 0) -> Judgement:
         """Judge the regular file at ``path`` (already located in the image)."""
-        key = (path, entrypoint)
+        # a script's verdict depends on how deep in a '#!' chain it sits
+        key = (path, entrypoint, depth)
         if key not in self._seen:
             self._seen[key] = self._judge(path, entrypoint, depth)
         return self._seen[key]

@@ -34,6 +34,8 @@ class ScriptCheck:
 
     def run(self) -> Judgement:
         """Locate and judge the interpreter chain, then report on the script."""
+        if self.depth >= MAX_INTERPRETER_DEPTH:
+            return self._too_deep()
         words = [w for w in re.split(r"[ \t]+", self.line, maxsplit=1) if w]
         interp = words[0] if words else ""
         findings: list[Finding] = []
@@ -47,6 +49,20 @@ class ScriptCheck:
                                                            if f.severity is Severity.ERROR)),
             layer=self.judge.location(self.path).layer)
         return Judgement(report, tuple(findings), tuple(unknowns))
+
+    def _too_deep(self) -> Judgement:
+        """A script nested past the kernel's limit: exec fails with ELOOP."""
+        problem = finding(
+            "CCG212", f"{subject(self.path, self.entrypoint)} is a '#!' script nested "
+            f"{self.depth + 1} deep (each one's interpreter a script); the kernel starts at "
+            f"most {MAX_INTERPRETER_DEPTH}: 'too many levels of symbolic links'",
+            self.judge.location(self.path),
+            "point the '#!' line at the real interpreter instead of another script",
+            path=self.path)
+        report = BinaryReport(self.path, self.entrypoint, BinaryFormat.SCRIPT,
+                              runnable=False, problems=("CCG212",),
+                              layer=self.judge.location(self.path).layer)
+        return Judgement(report, (problem,))
 
     def _programs(self, interp: str, arg: str) -> list[tuple[str, str | None]]:
         """(name, located path) for the interpreter and, for ``env prog``, the program."""
@@ -75,8 +91,6 @@ class ScriptCheck:
                 f"install {posixpath.basename(name)} in the image, or replace the script "
                 "with the binary it runs", path=self.path, interpreter=name))
             return False
-        if self.depth >= MAX_INTERPRETER_DEPTH:
-            return None
         verdict = self.judge.judge(found, False, self.depth + 1)
         findings.extend(verdict.findings)
         unknowns.extend(verdict.unknowns)
