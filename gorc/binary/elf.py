@@ -188,6 +188,11 @@ def _read_interpreter(stream: BinaryIO, layout: ElfLayout) -> str | None:
         return None
     data = read_exact(stream, seg.offset, min(seg.filesz, MAX_NAME), layout.file_size,
                        "PT_INTERP")
+    if seg.filesz and (seg.filesz > MAX_NAME or not data.endswith(b"\0")):
+        # load_elf_binary (fs/binfmt_elf.c) takes the name only NUL-terminated and
+        # within PATH_MAX; anything else is ENOEXEC, whatever the loader's path.
+        raise BinaryError("cannot read ELF: PT_INTERP is not a NUL-terminated path of at most "
+                          f"{MAX_NAME} bytes: the kernel refuses it ('exec format error')")
     name = data.split(b"\0", 1)[0].decode("utf-8", "replace")
     # An empty PT_INTERP (separate debug files keep the header, not the bytes)
     # names no loader; readelf shows none either.
