@@ -176,7 +176,23 @@ def _token_from(answer: requests.Response, realm: str) -> str:
     return token
 
 
-def _reason(err: Exception) -> str:
+def _reason(err: BaseException) -> str:
+    """Why a request failed, in the words of its root cause ("connection refused").
+
+    requests wraps urllib3's MaxRetryError, which wraps a NewConnectionError,
+    which wraps the socket's OSError: only that last one says what happened.
+    """
+    if isinstance(err, requests.Timeout):
+        return f"timed out (connect {TIMEOUT[0]} s, read {TIMEOUT[1]} s)"
+    cause: BaseException | None = err
+    for _ in range(10):  # a cause chain is short; a cycle must not hang us
+        if isinstance(cause, OSError) and cause.strerror:
+            return cause.strerror[:1].lower() + cause.strerror[1:]
+        if cause is None:
+            break
+        cause = cause.__cause__ or cause.__context__ or getattr(cause, "reason", None)
+        if not isinstance(cause, BaseException):
+            break
     text = str(err)
     return text if len(text) < 200 else text[:200] + "..."
 
