@@ -17,9 +17,10 @@ from typing import Any, Self
 from gorc.errors import ImageSourceError
 from gorc.image.config import layer_commands, summarize
 from gorc.image.fs import DirFileSystem, FileSystem
-from gorc.image.platform import Platform
+from gorc.image.platform import Platform, platform_of
 from gorc.image.reference import Reference, Transport, parse_reference
 from gorc.image.sources import open_source
+from gorc.image.sources.base import OpenedImage
 from gorc.image.sources.engine_build import BuildRequest
 from gorc.model import ImageSummary
 
@@ -93,6 +94,7 @@ def _open_layered(
                          build=build)
     with source:
         opened = source.open()
+        _check_platform(opened, platform)
         indexes = []
         for position, blob in enumerate(opened.layers, start=1):
             log.info("reading layer %s/%s %s", position, len(opened.layers), blob.digest[:19])
@@ -100,3 +102,15 @@ def _open_layered(
     summary = summarize(opened.reference, opened.digest, opened.config)
     filesystem = squash(indexes, opened.reference)
     return Image(summary, filesystem, layer_commands(opened.config), opened.config)
+
+
+def _check_platform(opened: OpenedImage, wanted: Platform | None) -> None:
+    """An explicit --platform must match the image, whatever the source.
+
+    Registries, OCI layouts and the engine choose by platform; a docker-archive
+    holds one image per tag, so a mismatch there surfaces here, before any layer
+    is read. Without --platform another architecture is a finding (CCG204).
+    """
+    found = platform_of(opened.config)
+    if wanted is not None and found is not None and not wanted.matches(found):
+        raise ImageSourceError(f"{opened.reference} is {found}, not {wanted} (--platform)")
