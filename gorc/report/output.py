@@ -145,7 +145,11 @@ def write_atomically(path: Path, text: str) -> None:
     temporary = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
     try:
         descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
-        with os.fdopen(descriptor, "w", encoding="utf-8", newline="\n") as handle:
+        # An image path read from a tar may hold undecodable bytes (kept as lone
+        # surrogates); "\udcff" is also JSON's own escape for them, so a JSON or
+        # SARIF report stays valid where a strict encoder would stop the run.
+        with os.fdopen(descriptor, "w", encoding="utf-8", errors="backslashreplace",
+                       newline="\n") as handle:
             handle.write(text)
         os.replace(temporary, path)
     except OSError as err:
