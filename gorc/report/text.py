@@ -172,12 +172,13 @@ def _finding_group(category: Category, findings: list[Finding]) -> RenderableTyp
 
 
 def _finding_body(finding: Finding) -> Text:
-    body = Text(safe(finding.message))
+    # a message quotes image paths, which may hold a newline: keep each on one line
+    body = Text(safe(finding.message, one_line=True))
     where = describe_location(finding.location)
     if where:
         body.append("\nat ", style="dim").append(safe(where, one_line=True), style="dim")
     if finding.suggestion:
-        body.append("\nfix: ", style="green").append(safe(finding.suggestion))
+        body.append("\nfix: ", style="green").append(safe(finding.suggestion, one_line=True))
     return body
 
 
@@ -207,7 +208,7 @@ def _unknowns(result: Result) -> RenderableType:
     grid.add_column(no_wrap=True)
     grid.add_column(overflow="fold")
     for unknown in sorted_unknowns(result.unknowns):
-        body = Text(safe(f"{unknown.what}: {unknown.reason}"))
+        body = Text(safe(f"{unknown.what}: {unknown.reason}", one_line=True))
         where = describe_location(unknown.location)
         if where:
             body.append("\nat " + safe(where, one_line=True), style="dim")
