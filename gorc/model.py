@@ -211,8 +211,13 @@ class ImageSummary:
     healthcheck: tuple[str, ...] | None = None
 
     def env_value(self, name: str) -> str | None:
-        """The value of one variable of the config's Env, or None."""
-        for key, value in self.env:
+        """The value of one variable of the config's Env, or None.
+
+        A name listed twice takes its last value, as in the container: runc sets
+        the entries in order, so the later one replaces the earlier (measured:
+        Env ["PATH=/nope", "PATH=/bin"] finds /bin/app, the reverse does not).
+        """
+        for key, value in reversed(self.env):
             if key == name:
                 return value
         return None
