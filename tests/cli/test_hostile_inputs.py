@@ -443,8 +443,11 @@ CONFIG_CASES = [
     pytest.param({"Env": ["PATH", "FOO", "=x", "PATH=/bin"]}, _passes, id="env-without-equals"),
     pytest.param({"Env": [1, None, {"a": 1}]}, _passes, id="env-not-strings"),
     pytest.param({"Env": "PATH=/bin"}, _passes, id="env-not-a-list"),
-    pytest.param({"Env": ["PATH=/bin:/bin:/bin", "PATH=/usr/bin:/bin"]}, _passes,
-                 id="env-duplicate-path"),
+    # runc sets Env in order: the last PATH is the one the runtime searches (measured)
+    pytest.param({"Env": ["PATH=/nope", "PATH=/bin:/"], "Entrypoint": ["app"]}, _passes,
+                 id="env-duplicate-path-last-wins"),
+    pytest.param({"Env": ["PATH=/", "PATH=/nope"], "Entrypoint": ["app"]},
+                 _fails_with("CCG200"), id="env-duplicate-path-first-ignored"),
     pytest.param({"User": "a:b:c"}, _image_field("user", "a:b:c"), id="user-a-b-c"),
     pytest.param({"User": 0}, _passes, id="user-not-a-string"),
     pytest.param({"Healthcheck": {"Test": ["WEIRD", "x"]}}, _passes, id="healthcheck-unknown"),
