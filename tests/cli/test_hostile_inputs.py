@@ -11,6 +11,7 @@ from __future__ import annotations
 import gzip
 import io
 import json
+import os
 import tarfile
 from collections.abc import Callable
 from pathlib import Path
@@ -595,9 +596,22 @@ REFERENCE_CASES = [
                  "not windows/amd64", id="platform-windows-on-linux-archive"),
     pytest.param(lambda sb: [_archive(sb, Archive.of(_app())), "--platform", "linux/arm64"],
                  "not linux/arm64", id="platform-arm64-on-amd64-archive"),
-    pytest.param(lambda sb: [f"docker-archive:{sb.inputs}"], "docker-archive",
+    pytest.param(lambda sb: [f"docker-archive:{sb.inputs}"], "not a regular file",
                  id="archive-is-a-directory"),
+    pytest.param(lambda sb: [f"oci-archive:{_fifo(sb)}"], "not a regular file",
+                 id="oci-archive-fifo"),
+    pytest.param(lambda sb: [f"docker-archive:{_fifo(sb)}"], "not a regular file",
+                 id="docker-archive-fifo"),
+    pytest.param(lambda sb: ["oci-archive:/dev/zero"], "not a regular file",
+                 id="oci-archive-device"),
 ]
+
+
+def _fifo(sb: Sandbox) -> Path:
+    """A named pipe nobody writes to: opening it for reading would block for ever."""
+    path = sb.inputs / "pipe.tar"
+    os.mkfifo(path)
+    return path
 
 
 @pytest.mark.parametrize(("args", "expected"), REFERENCE_CASES)

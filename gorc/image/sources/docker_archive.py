@@ -41,7 +41,8 @@ class DockerArchiveSource(ImageSource):
     def open(self) -> OpenedImage:
         """See :meth:`ImageSource.open`."""
         if not self.path.is_file():
-            raise ImageSourceError(f"cannot open {self.where}: no such file")
+            why = "not a regular file" if self.path.exists() else "no such file"
+            raise ImageSourceError(f"cannot open {self.where}: {why}")
         store = self._store = TarStore(self.path, self.where)
         if not store.exists("manifest.json"):
             raise ImageSourceError(

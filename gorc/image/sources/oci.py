@@ -46,6 +46,10 @@ class OCILayoutSource(ImageSource):
         """See :meth:`ImageSource.open`."""
         if not self.path.exists():
             raise ImageSourceError(f"cannot open {self.where}: no such file or directory")
+        if self.archive and not self.path.is_file():
+            # a FIFO or a device would block the first read, and members are read
+            # in place by seeking: only a regular file will do
+            raise ImageSourceError(f"cannot open {self.where}: not a regular file")
         store = TarStore(self.path, self.where) if self.archive else DirStore(self.path, self.where)
         self._store = store
         if not store.exists("oci-layout"):
