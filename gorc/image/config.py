@@ -35,7 +35,7 @@ def parse_config(data: bytes, where: str) -> Mapping[str, Any]:
         raise ImageSourceError(f"cannot read the image config of {where}: larger than 8 MiB")
     try:
         config = json.loads(data)
-    except (ValueError, UnicodeDecodeError) as err:
+    except (ValueError, UnicodeDecodeError, RecursionError) as err:
         raise ImageSourceError(
             f"cannot read the image config of {where}: not JSON ({err})"
         ) from err

@@ -183,6 +183,16 @@ def _without_manifest(sb: Sandbox) -> str:
     return f"docker-archive:{path}"
 
 
+#: JSON nested past the interpreter's recursion limit
+_DEEP = b"[" * 100_000 + b"]" * 100_000
+
+
+def _oci_deep_index(sb: Sandbox) -> str:
+    layout = Blobs().write_layout(sb.inputs / "layout", [])
+    (layout / "index.json").write_bytes(_DEEP)
+    return f"oci-dir:{layout}"
+
+
 def _short_diff_ids(archive: Archive) -> None:
     archive.layers.append(make_tar([("x", "file", "x")]))
 
@@ -219,6 +229,9 @@ UNUSABLE = [
         "sha256:", id="layer-digest-mismatch"),
     pytest.param(_changed(_short_diff_ids), "diff_ids", id="diff-ids-short"),
     pytest.param(_layer_symlink_out, "docker-archive", id="layer-symlink-out"),
+    pytest.param(_changed(_set(manifest=_DEEP)), "manifest.json", id="manifest-nested-deep"),
+    pytest.param(_changed(_set(config=_DEEP)), "config", id="config-nested-deep"),
+    pytest.param(_oci_deep_index, "index.json", id="oci-index-nested-deep"),
     pytest.param(_oci_loop, "oci-dir", id="oci-loop"),
     pytest.param(_oci_nested, "oci-dir", id="oci-nested-50"),
     pytest.param(_oci_missing_blob, "oci-dir", id="oci-missing-blob"),

@@ -75,7 +75,7 @@ def load_config(path: Path | None = None) -> Mapping[str, Any]:
         data = json.loads(path.read_text())
     except FileNotFoundError:
         return {}
-    except (OSError, ValueError) as err:
+    except (OSError, ValueError, RecursionError) as err:
         log.warning("ignoring the Docker config %s: %s", path, err)
         return {}
     return data if isinstance(data, dict) else {}
@@ -150,6 +150,6 @@ def run_helper(name: str, server: str) -> Credentials | None:
     try:
         answer = json.loads(done.stdout)
         return Credentials(str(answer["Username"]), str(answer["Secret"]))
-    except (ValueError, KeyError, TypeError) as err:
+    except (ValueError, KeyError, TypeError, RecursionError) as err:
         log.warning("ignoring the answer of %s: %s", program, err)
         return None

@@ -110,7 +110,7 @@ class DockerArchiveSource(ImageSource):
 def _manifest_entries(store: TarStore, where: str) -> list[Mapping[str, Any]]:
     try:
         entries = json.loads(store.read("manifest.json", MAX_MANIFEST_SIZE))
-    except (ValueError, UnicodeDecodeError) as err:
+    except (ValueError, UnicodeDecodeError, RecursionError) as err:
         raise ImageSourceError(f"cannot read {where}: manifest.json is not JSON ({err})") from err
     if not isinstance(entries, list) or not all(isinstance(e, dict) for e in entries):
         raise ImageSourceError(f"cannot read {where}: manifest.json is not a list of objects")

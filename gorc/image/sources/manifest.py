@@ -102,7 +102,8 @@ def parse_json(data: bytes, what: str, where: str) -> dict[str, Any]:
     """A JSON object; ImageSourceError for anything else."""
     try:
         value = json.loads(data)
-    except (ValueError, UnicodeDecodeError) as err:
+    # json nests by recursion: "[[[[..." a million deep is a RecursionError
+    except (ValueError, UnicodeDecodeError, RecursionError) as err:
         raise ImageSourceError(f"cannot read {where}: {what} is not JSON ({err})") from err
     if not isinstance(value, dict):
         raise ImageSourceError(f"cannot read {where}: {what} is not a JSON object")

@@ -169,7 +169,7 @@ def _token_from(answer: requests.Response, realm: str) -> str:
     try:
         body = answer.json()
         token = body.get("token") or body.get("access_token")
-    except (ValueError, AttributeError):
+    except (ValueError, AttributeError, RecursionError):
         token = None
     if not isinstance(token, str) or not token:
         raise ImageSourceError(f"cannot get a registry token from {realm}: no token in answer")
