@@ -16,15 +16,14 @@ from __future__ import annotations
 
 import logging
 import posixpath
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator
 from dataclasses import dataclass
-from typing import BinaryIO
+from typing import BinaryIO, Protocol, runtime_checkable
 
 from gorc.binary.elf import has_go_buildinfo
 from gorc.binary.elflayout import ELF_MAGIC, ElfLayout, is_elf, read_layout
 from gorc.errors import BinaryError, GorcError
 from gorc.image.fs import FileInfo, FileSystem, FileType, normalize
-from gorc.image.squash import SquashedFileSystem
 
 log = logging.getLogger(__name__)
 
@@ -39,6 +38,17 @@ _PROGRAM_DIRS = frozenset({"bin", "sbin", "libexec", "lib", "lib32", "lib64", "l
 
 #: Called with the entry and the error when a candidate cannot be read.
 ErrorHandler = Callable[[FileInfo, GorcError], None]
+
+
+@runtime_checkable
+class HeadIndex(Protocol):
+    """A filesystem that can list its files by their recorded leading bytes
+    (:meth:`gorc.image.squash.SquashedFileSystem.files_by_head`)."""
+
+    def files_by_head(
+        self, magic: bytes, top: str = "/", skip: Collection[str] = ()
+    ) -> list[FileInfo]:
+        """Regular files whose leading bytes start with ``magic`` or are unknown."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,7 +88,7 @@ def find_elf_files(
 def _entries(fs: FileSystem, top: str) -> Iterator[FileInfo]:
     """The entries worth a look: on a squashed image only the files the index says
     may be ELF (recorded head or none recorded), elsewhere every entry."""
-    if isinstance(fs, SquashedFileSystem):
+    if isinstance(fs, HeadIndex):  # a Protocol: binary/ need not import the layer code
         skip = [d for d in SKIPPED_DIRS if d.startswith(top.rstrip("/") + "/")]
         return iter(fs.files_by_head(ELF_MAGIC, top, skip))
     return _walk(fs, top)
