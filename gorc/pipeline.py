@@ -72,8 +72,7 @@ def inspect_image(request: InspectRequest) -> Result:
         needs, need_unknowns = _binary_needs(image.fs, verdict.binaries,
                                              image.summary.reference)
         provides = inventory.provides()
-        reconciled = reconcile(needs, provides, inventory, image.summary, verdict.binaries,
-                               image.fs)
+        reconciled = reconcile(needs, provides, inventory, image.summary, verdict.binaries)
         findings = attach_instructions((*verdict.findings, *reconciled), image.layer_commands)
 
     unknowns = (*_witnesses_not_read(request), *inventory.unknowns, *verdict.unknowns,

@@ -17,7 +17,6 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 
 from gorc.binary.needs import UNKNOWN_PROGRAM, build_tags, is_cgo_lookup
-from gorc.image.fs import FileSystem
 from gorc.image.inventory import Inventory
 from gorc.image.inventory.certs import CERT_DIRS, CERT_FILES
 from gorc.image.inventory.zoneinfo import ZONE_DIRS
@@ -47,7 +46,6 @@ class _Context:
     inventory: Inventory | None
     summary: ImageSummary
     report: BinaryReport | None
-    fs: FileSystem | None = None
 
     @property
     def who(self) -> str:
@@ -60,15 +58,14 @@ _Check = Callable[[_Context], Finding | None]
 
 
 def reconcile(needs: Iterable[Need], provides: Provides, inventory: Inventory | None,
-              summary: ImageSummary, binaries: Sequence[BinaryReport] = (),
-              fs: FileSystem | None = None) -> tuple[Finding, ...]:
+              summary: ImageSummary, binaries: Sequence[BinaryReport] = ()
+              ) -> tuple[Finding, ...]:
     """Findings for every need the image does not meet.
 
     ``binaries`` (the image's binary reports) tell which needs belong to an
     entrypoint program, and give its build info and interpreter. A program that
     cannot start at all (``runnable`` False) reads nothing: the verdict's finding
-    says why, and its needs are judged once it starts. ``fs``, when given, lets
-    a check look closer at the image than the inventory did.
+    says why, and its needs are judged once it starts.
     """
     by_path = {b.path: b for b in binaries}
     findings: list[Finding] = []
@@ -78,7 +75,7 @@ def reconcile(needs: Iterable[Need], provides: Provides, inventory: Inventory | 
         report = by_path.get(path)
         if check is None or (report is not None and report.runnable is False):
             continue
-        result = check(_Context(need, provides, inventory, summary, report, fs))
+        result = check(_Context(need, provides, inventory, summary, report))
         if result is not None:
             findings.append(_graded(result, need, report))
     return tuple(dict.fromkeys(findings))
@@ -108,7 +105,7 @@ def _ca(ctx: _Context) -> Finding | None:
 
 
 def _zoneinfo(ctx: _Context) -> Finding | None:
-    if ctx.provides.zoneinfo or _partial_zoneinfo(ctx.fs):
+    if ctx.provides.zoneinfo:
         return None
     env = ctx.summary.env_value("ZONEINFO")
     places = ", ".join(((f"$ZONEINFO={env}",) if env else ()) + ZONE_DIRS)
@@ -119,18 +116,6 @@ def _zoneinfo(ctx: _Context) -> Finding | None:
         'import _ "time/tzdata" in package main (or go build -tags timetzdata), or COPY '
         "/usr/share/zoneinfo from the build stage",
         function=ctx.need.name, looked_in=places)
-
-
-def _partial_zoneinfo(fs: FileSystem | None) -> bool:
-    """True when a zone directory holds some zones, though not the UTC the inventory probes.
-
-    Go never reads a file for "UTC" (time.LoadLocation answers it itself), so a
-    trimmed database (only Europe/Paris, say) serves the zones it holds; which
-    zone the program loads cannot be read from the binary.
-    """
-    if fs is None:
-        return False
-    return any(fs.is_dir(d) and fs.listdir(d) for d in ZONE_DIRS)
 
 
 def _users(ctx: _Context) -> Finding | None:

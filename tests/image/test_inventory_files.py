@@ -85,6 +85,14 @@ def test_zoneinfo_dir_needs_tzif_utc() -> None:
     assert inventory(fs).zoneinfo == ("/usr/share/zoneinfo",)
 
 
+def test_trimmed_zoneinfo_without_utc_counts() -> None:
+    # Go answers "UTC" itself; a database holding only Europe/Paris serves that zone.
+    fs = MemoryFileSystem()
+    fs.add("/usr/share/zoneinfo/Europe/Paris", TZIF)
+    fs.add("/usr/share/lib/zoneinfo/README", b"no zones here")
+    assert inventory(fs).zoneinfo == ("/usr/share/zoneinfo",)
+
+
 def test_zoneinfo_env_dir_comes_first() -> None:
     fs = MemoryFileSystem()
     fs.add("/zones/UTC", TZIF)

@@ -5,7 +5,9 @@ directory or, unlike anywhere else, an *uncompressed* zip file (the layout of
 ``$GOROOT/lib/time/zoneinfo.zip``), then ``/usr/share/zoneinfo/``,
 ``/usr/share/lib/zoneinfo/`` and ``/usr/lib/locale/TZ/``. (The GOROOT zip is
 the build machine's path and almost never in an image; it is not looked for.)
-A source counts when it holds ``UTC`` or ``Etc/UTC`` as TZif data.
+A source counts when it holds TZif data: ``UTC`` or ``Etc/UTC`` are looked at
+first, then any zone file (a trimmed database holding only ``Europe/Paris``
+still serves that zone; Go never reads a file for "UTC" itself).
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ import logging
 import zipfile
 
 from gorc.errors import ImageSourceError
-from gorc.image.fs import FileSystem
+from gorc.image.fs import FileSystem, FileType
 from gorc.image.inventory.record import Recorder
 from gorc.model import ImageSummary
 
@@ -23,6 +25,8 @@ log = logging.getLogger(__name__)
 ZONE_DIRS = ("/usr/share/zoneinfo", "/usr/share/lib/zoneinfo", "/usr/lib/locale/TZ")
 _PROBES = ("UTC", "Etc/UTC")
 _TZIF = b"TZif"
+#: How many directory entries to look at for a zone file before giving up.
+_SCAN_LIMIT = 256
 
 
 def collect_zoneinfo(fs: FileSystem, summary: ImageSummary, rec: Recorder) -> tuple[str, ...]:
@@ -45,16 +49,39 @@ def _source_ok(fs: FileSystem, path: str, rec: Recorder) -> bool:
 
 
 def _dir_ok(fs: FileSystem, directory: str, rec: Recorder) -> bool:
-    for name in _PROBES:
-        path = f"{directory.rstrip('/')}/{name}"
-        if not fs.is_file(path):
-            continue
-        try:
-            if fs.read(path, len(_TZIF)) == _TZIF:
-                return True
-        except ImageSourceError as err:
-            rec.unknown(path, f"cannot read zone data: {err}")
-    return False
+    base = directory.rstrip("/")
+    probes = [f"{base}/{name}" for name in _PROBES]
+    return any(_is_tzif(fs, path, rec) for path in [*probes, *_some_files(fs, base)])
+
+
+def _some_files(fs: FileSystem, directory: str) -> list[str]:
+    """Up to :data:`_SCAN_LIMIT` regular files under ``directory``, breadth first."""
+    found: list[str] = []
+    pending = [directory]
+    seen = 0
+    while pending and seen < _SCAN_LIMIT:
+        current = pending.pop(0)
+        for name in fs.listdir(current):
+            seen += 1
+            path = f"{current}/{name}"
+            info = fs.stat(path)
+            if info is not None and info.type is FileType.DIR:
+                pending.append(path)
+            elif info is not None and info.type is FileType.FILE:
+                found.append(path)
+            if seen >= _SCAN_LIMIT:
+                break
+    return found
+
+
+def _is_tzif(fs: FileSystem, path: str, rec: Recorder) -> bool:
+    if not fs.is_file(path):
+        return False
+    try:
+        return fs.read(path, len(_TZIF)) == _TZIF
+    except ImageSourceError as err:
+        rec.unknown(path, f"cannot read zone data: {err}")
+        return False
 
 
 def _zip_ok(fs: FileSystem, path: str, rec: Recorder) -> bool:
