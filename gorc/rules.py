@@ -150,9 +150,11 @@ _RULES = (
          "The code executes a program that is not on the image's PATH.\n"
          "Fix: do it in Go, or install the program in the final stage."),
     Rule("CCG102", _COR, _W, "Program executed on a minimal image",
-         "The code executes a program and the base image is minimal; gorc only has the\n"
-         "base-image profile, not the real image, so it cannot prove the program is there.\n"
-         "Fix: run gorc inspect on the built image, or drop the dependency."),
+         "The program can start other programs (os/exec is linked into the binary, or the\n"
+         "source runs one) and the image is minimal: no shell and few programs. Which\n"
+         "program it runs cannot be read from the binary or from a base-image profile.\n"
+         "Fix: check that every program the code runs is in the image (gorc inspect with\n"
+         "--source names them), or do the work in Go."),
     Rule("CCG103", _COR, _E, "cgo binary on an image without a C library",
          "The program uses cgo (or is dynamically linked) and the final image has no libc\n"
          "and no dynamic loader: the kernel answers 'no such file or directory'.\n"
@@ -179,8 +181,10 @@ _RULES = (
          "The base image has no C library; the binary must be statically linked.\n"
          "Fix: CGO_ENABLED=0 go build."),
     Rule("CCG111", _COR, _W, "Name resolution configuration absent",
-         "The program resolves names through the C library and the image has no\n"
-         "/etc/nsswitch.conf; glibc then falls back to defaults that may skip /etc/hosts.\n"
+         "The program resolves names through the C library's NSS (the cgo resolver forced\n"
+         "with -tags netcgo or GODEBUG=netdns=cgo, or a Go older than 1.16) and the image\n"
+         "has no /etc/nsswitch.conf: glibc then uses its built-in order, which can ask DNS\n"
+         "before /etc/hosts. Go's own resolver assumes 'files dns' in that case.\n"
          "Fix: ship /etc/nsswitch.conf with 'hosts: files dns', or build with -tags netgo."),
     Rule("CCG112", _COR, _W, "The Dockerfile and the real image disagree",
          "What the Dockerfile's base image should provide differs from what the built\n"
