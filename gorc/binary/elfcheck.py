@@ -40,6 +40,7 @@ from gorc.rules import finding
 
 if TYPE_CHECKING:
     from gorc.binary.judge import Judge
+    from gorc.image.fs import FileSystem
 
 #: (binary, image) pairs a 64-bit kernel can usually still run.
 _COMPAT_ARCHES = frozenset({("386", "amd64"), ("arm", "arm64")})
@@ -130,6 +131,12 @@ class ElfCheck:
             self._add("CCG201", f"{self.what} cannot start: its ELF interpreter {interp} is not "
                       f"in the image (the kernel answers 'no such file or directory'); it is a "
                       f"{advice.describe_binary(elf, self.go)}", fix, interpreter=interp)
+            return None
+        refusal = None if loader.elf else _not_an_elf(self.judge.fs, loader.path, elf.elf_class)
+        if refusal:
+            self._add("CCG201", f"{self.what} cannot start: its ELF interpreter {interp} is "
+                      f"not an ELF file (the kernel answers '{refusal}')", fix,
+                      interpreter=interp, loader=loader.path)
             return None
         if loader.elf is not None and loader.elf.machine != elf.machine:
             self._add("CCG201", f"{self.what} cannot start: its ELF interpreter {interp} is "
@@ -241,3 +248,22 @@ class ElfCheck:
                   f"({elf.interpreter}); it runs today, but the image looks minimal (no shell, "
                   "no package manager), so a base change breaks it",
                   advice.static_build_fix(elf, self.go), interpreter=elf.interpreter or "")
+
+
+def _not_an_elf(fs: FileSystem, path: str, elf_class: int) -> str | None:
+    """How exec fails when the interpreter is not an ELF file, or None when it is one.
+
+    load_elf_binary (fs/binfmt_elf.c) reads the interpreter's ELF header: a file
+    shorter than that is EIO, one without the ELF magic is ELIBBAD (both measured
+    on the engine with a '#!' file in place of ld-linux-x86-64.so.2).
+    """
+    header_size = 64 if elf_class == 64 else 52  # Elf64_Ehdr, Elf32_Ehdr
+    try:
+        head = fs.read(path, header_size)
+    except GorcError:
+        return None
+    if head.startswith(b"\x7fELF"):
+        return None
+    if len(head) < header_size:
+        return "input/output error"
+    return "accessing a corrupted shared library"
