@@ -91,6 +91,10 @@ def locate(fs: FileSystem, name: str, summary: ImageSummary) -> str | None:
     """
     if "/" not in name:
         return fs.which(name, image_path(summary))
+    if name.endswith(("/", "/.")):
+        # path resolution wants a directory there (path_resolution(7)): exec
+        # "/app/" fails with ENOTDIR even when /app is a program
+        return None
     if not name.startswith("/"):
         name = posixpath.join(summary.working_dir or "/", name)
     info = fs.stat(name)

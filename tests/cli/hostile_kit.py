@@ -233,3 +233,35 @@ def big_header_tar(claimed: int, present: bytes) -> bytes:
     block[148:156] = b" " * 8
     block[148:155] = b"%06o\0" % sum(block)
     return bytes(block) + present
+
+
+def dynamic_elf(interp: str | None, needed: Sequence[str], e_type: int = 2,
+                runpath: str | None = None) -> bytes:
+    """A 64-bit x86-64 ELF with PT_INTERP (optional), DT_NEEDED and DT_RUNPATH entries.
+
+    Everything lives in one PT_LOAD at address 0 (vaddr = file offset); the
+    string table goes right after the dynamic section.
+    """
+    names = [*needed, *([runpath] if runpath else [])]
+    strtab = b"\0" + b"".join(n.encode() + b"\0" for n in names)
+    offsets = [1 + sum(len(n.encode()) + 1 for n in names[:i]) for i in range(len(names))]
+    tags = [(1, off) for off in offsets[:len(needed)]] + ([(29, offsets[-1])] if runpath else [])
+    interp_bytes = interp.encode() + b"\0" if interp else b""
+    count = 3 if interp else 2
+    at = 64 + count * 56
+    dyn_at = at + len(interp_bytes)
+    strtab_at = dyn_at + 16 * (len(tags) + 3)
+    tags += [(5, strtab_at), (10, len(strtab)), (0, 0)]
+    dynamic = b"".join(struct.pack("<qQ", tag, value) for tag, value in tags)
+    size = strtab_at + len(strtab)
+    header = b"\x7fELF\x02\x01\x01" + bytes(9)
+    header += struct.pack("<HHIQQQIHHHHHH", e_type, 62, 1, 0x1000, 64, 0, 0, 64, 56, count,
+                          64, 0, 0)
+    phdrs = b""
+    if interp:
+        phdrs += struct.pack("<IIQQQQQQ", 3, 4, at, at, at, len(interp_bytes),
+                             len(interp_bytes), 1)
+    phdrs += struct.pack("<IIQQQQQQ", 1, 5, 0, 0, 0, size, size, 0x1000)
+    phdrs += struct.pack("<IIQQQQQQ", 2, 6, dyn_at, dyn_at, dyn_at, len(dynamic),
+                         len(dynamic), 8)
+    return header + phdrs + interp_bytes + dynamic + strtab

@@ -26,6 +26,7 @@ from tests.cli.hostile_kit import (
     Sandbox,
     big_header_tar,
     config_doc,
+    dynamic_elf,
     elf_needed_past_strtab,
     elf_with_interp,
     raw_tar,
@@ -468,6 +469,10 @@ CONFIG_CASES = [
     pytest.param({"Healthcheck": {"Test": "x"}}, _passes, id="healthcheck-string"),
     pytest.param({"WorkingDir": "rel/dir", "Entrypoint": ["./app"]}, _fails_with("CCG200"),
                  id="workdir-relative"),
+    pytest.param({"Entrypoint": ["/app/"]}, _fails_with("CCG200"), id="entrypoint-trailing-slash"),
+    pytest.param({"Entrypoint": ["/../app"]}, _passes, id="entrypoint-dot-dot-at-root"),
+    pytest.param({"Entrypoint": [""]}, _fails_with("CCG200"), id="entrypoint-empty-string"),
+    pytest.param({"Entrypoint": ["/app\u0000x"]}, _fails_with("CCG200"), id="entrypoint-nul"),
 ]
 
 
@@ -642,3 +647,55 @@ def test_unusable_cache_dir(sb: Sandbox, where: str) -> None:
     reference = _archive(sb, Archive.of(_app()))
     out = sb.run("inspect", reference, "-o", "json", env={"GORC_CACHE_DIR": str(cache)})
     out.unusable("cache dir")
+
+
+# --- the loader's world: broken interpreters, config loops, library cycles ---
+
+_LD = "/lib64/ld-linux-x86-64.so.2"
+_LOADER: list[Member] = [("lib64/ld-linux-x86-64.so.2", "file", dynamic_elf(None, [], 3))]
+
+
+def _lib(name: str, *needed: str) -> Member:
+    return (f"lib64/{name}", "file", dynamic_elf(None, list(needed), 3))
+
+
+def _needs(*needed: str) -> Member:
+    return ("app", "file", dynamic_elf(_LD, list(needed)))
+
+
+LOADER_CASES = [
+    pytest.param([_needs("liba.so"), _lib("liba.so")], _passes, id="resolves"),
+    # measured on the engine: a 10-byte '#!' file as the loader gives EIO, a long one ELIBBAD
+    pytest.param([_needs(), ("lib64/ld-linux-x86-64.so.2", "file", "#!/bin/sh\n")],
+                 _fails_with("CCG201"), id="loader-is-a-short-script"),
+    pytest.param([_needs(), ("lib64/ld-linux-x86-64.so.2", "file", "#" * 300)],
+                 _fails_with("CCG201"), id="loader-is-not-elf"),
+    pytest.param([_needs(), ("lib64/ld-linux-x86-64.so.2", "file", "")],
+                 _fails_with("CCG201"), id="loader-zero-bytes"),
+    pytest.param([_needs("liba.so"), _lib("liba.so"),
+                  ("etc/ld.so.conf", "file", "include /etc/ld.so.conf\ninclude /etc/*.conf\n"
+                   "include /etc/ld.so.conf.d/*\n"),
+                  ("etc/ld.so.conf.d/a.conf", "file", "include /etc/ld.so.conf\n")],
+                 _passes, id="ld-so-conf-includes-itself"),
+    pytest.param([_needs("liba.so"), _lib("liba.so"),
+                  ("etc/ld.so.cache", "file", b"glibc-ld.so.cache1.1" + b"\xff" * 5000)],
+                 _passes, id="ld-so-cache-garbage"),
+    pytest.param([_needs("liba.so"), _lib("liba.so", "libb.so"), _lib("libb.so", "liba.so")],
+                 _passes, id="library-cycle"),
+    pytest.param([_needs("liba.so"), ("lib64/liba.so", "symlink", "liba.so")],
+                 _fails_with("CCG202"), id="library-symlink-loop"),
+    pytest.param([_needs("liba.so"), ("lib64/liba.so/x", "file", "x")],
+                 _fails_with("CCG202"), id="library-is-a-directory"),
+    pytest.param([("app", "file", dynamic_elf(_LD, ["liba.so"], runpath="$ORIGIN/../../..:"
+                                                    "$ORIGIN:${ORIGIN}/x:$LIB:$PLATFORM")),
+                  ("liba.so", "file", dynamic_elf(None, [], 3))], _passes, id="runpath-origin"),
+    pytest.param([_needs(*[f"lib{i}.so" for i in range(300)])], _fails_with("CCG202"),
+                 id="300-missing-libraries"),
+]
+
+
+@pytest.mark.parametrize(("members", "check"), LOADER_CASES)
+def test_loader_world_is_judged_without_hanging(
+    sb: Sandbox, members: list[Member], check: Callable[[dict[str, Any]], None],
+) -> None:
+    check(_inspect(sb, [_LOADER + members]))
