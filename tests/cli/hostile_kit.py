@@ -10,15 +10,19 @@ cache dir.
 
 from __future__ import annotations
 
+import contextlib
+import http.server
 import io
 import json
 import os
+import socket
 import struct
 import subprocess
 import sys
 import tarfile
+import threading
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -265,3 +269,55 @@ def dynamic_elf(interp: str | None, needed: Sequence[str], e_type: int = 2,
     phdrs += struct.pack("<IIQQQQQQ", 2, 6, dyn_at, dyn_at, dyn_at, len(dynamic),
                          len(dynamic), 8)
     return header + phdrs + interp_bytes + dynamic + strtab
+
+
+#: One canned answer of :class:`HostileRegistry`: status, headers, body, and whether
+#: to cut the connection right after the body (a body shorter than announced).
+Answer = tuple[int, dict[str, str], bytes, bool]
+
+_MANIFEST_TYPE = {"Content-Type": "application/vnd.oci.image.manifest.v1+json"}
+HOSTILE_ANSWERS: dict[str, Answer] = {
+    "gzip-that-is-not": (200, {**_MANIFEST_TYPE, "Content-Encoding": "gzip"},
+                         b"\x1f\x8bnot gzip at all" * 8, False),
+    "body-cut-short": (200, {**_MANIFEST_TYPE, "Content-Length": "1000"}, b'{"a":', True),
+    "realm-file-url": (401, {"WWW-Authenticate": 'Bearer realm="file:///etc/passwd"'}, b"",
+                       False),
+    "realm-not-a-url": (401, {"WWW-Authenticate": 'Bearer realm=",,,=="'}, b"", False),
+    "html-page": (200, {"Content-Type": "text/html"}, b"<html>hello</html>", False),
+    "status-999": (999, {}, b"", False),
+}
+
+
+class _Handler(http.server.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    answer: Answer = (404, {}, b"", False)
+
+    def log_message(self, format: str, *args: object) -> None:
+        """Quiet: the test reads gorc's output, not the server's."""
+
+    def do_GET(self) -> None:
+        status, headers, body, cut = self.answer
+        self.send_response(status)
+        headers = {"Content-Length": str(len(body)), **headers}
+        for key, value in headers.items():
+            self.send_header(key, value)
+        self.end_headers()
+        self.wfile.write(body)
+        if cut:
+            self.wfile.flush()
+            self.connection.shutdown(socket.SHUT_RDWR)
+
+
+@contextlib.contextmanager
+def hostile_registry(answer: Answer) -> Iterator[str]:
+    """A registry on 127.0.0.1 giving ``answer`` to every request; yields host:port."""
+    handler = type("Handler", (_Handler,), {"answer": answer})
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join()

@@ -21,7 +21,9 @@ import pytest
 
 from tests.binary.craft import go_elf_inline
 from tests.cli.hostile_kit import (
+    HOSTILE_ANSWERS,
     SCRIPT,
+    Answer,
     Archive,
     Sandbox,
     big_header_tar,
@@ -29,6 +31,7 @@ from tests.cli.hostile_kit import (
     dynamic_elf,
     elf_needed_past_strtab,
     elf_with_interp,
+    hostile_registry,
     raw_tar,
     script_chain,
     static_elf,
@@ -699,3 +702,10 @@ def test_loader_world_is_judged_without_hanging(
     sb: Sandbox, members: list[Member], check: Callable[[dict[str, Any]], None],
 ) -> None:
     check(_inspect(sb, [_LOADER + members]))
+
+
+@pytest.mark.parametrize("answer", list(HOSTILE_ANSWERS.values()), ids=list(HOSTILE_ANSWERS))
+def test_hostile_registry_answers(sb: Sandbox, answer: Answer) -> None:
+    with hostile_registry(answer) as host:
+        error = sb.inspect(f"registry:{host}/x:y").unusable()
+    assert host in error or "registry" in error, error

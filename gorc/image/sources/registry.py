@@ -23,6 +23,7 @@ from collections.abc import Callable, Sequence
 from typing import Any, BinaryIO
 
 import requests
+import urllib3.exceptions
 
 from gorc.errors import ImageSourceError
 from gorc.image.platform import Platform
@@ -184,17 +185,30 @@ def _reason(err: BaseException) -> str:
     """
     if isinstance(err, requests.Timeout):
         return f"timed out (connect {TIMEOUT[0]} s, read {TIMEOUT[1]} s)"
-    cause: BaseException | None = err
-    for _ in range(10):  # a cause chain is short; a cycle must not hang us
+    causes = _causes(err)
+    for cause in causes:
         if isinstance(cause, OSError) and cause.strerror:
             return cause.strerror[:1].lower() + cause.strerror[1:]
-        if cause is None:
-            break
-        cause = cause.__cause__ or cause.__context__ or getattr(cause, "reason", None)
-        if not isinstance(cause, BaseException):
-            break
     text = str(err)
+    for cause in causes:
+        if len(cause.args) == 2 and isinstance(cause.args[0], str):
+            # urllib3's (message, cause) pairs print as a tuple repr
+            message, detail = cause.args[0].rstrip("."), str(cause.args[1])
+            text = message if detail in message else f"{message}: {detail}"
+            break
     return text if len(text) < 200 else text[:200] + "..."
+
+
+def _causes(err: BaseException) -> list[BaseException]:
+    """``err`` and what it wraps (cause, context, urllib3's reason, a wrapped argument)."""
+    found: list[BaseException] = []
+    cause: object = err
+    while isinstance(cause, BaseException) and cause not in found and len(found) < 10:
+        found.append(cause)
+        inner = cause.args[0] if cause.args else None
+        cause = (cause.__cause__ or cause.__context__ or getattr(cause, "reason", None)
+                 or (inner if isinstance(inner, BaseException) else None))
+    return found
 
 
 class RegistrySource(ImageSource):
@@ -249,8 +263,14 @@ class RegistrySource(ImageSource):
 def _bounded_body(response: requests.Response, where: str) -> bytes:
     """The body of a manifest or config answer, refused past the size bound."""
     limit = MAX_MANIFEST_SIZE * 2
-    data = response.raw.read(limit + 1, decode_content=True) if response.raw else b""
-    response.close()
+    try:
+        data = response.raw.read(limit + 1, decode_content=True) if response.raw else b""
+    except (urllib3.exceptions.HTTPError, requests.RequestException, OSError) as err:
+        # a body cut short or a Content-Encoding that does not decode
+        raise ImageSourceError(f"cannot read {where}: bad answer from the registry "
+                               f"({_reason(err)})") from err
+    finally:
+        response.close()
     if len(data) > limit:
         raise ImageSourceError(f"cannot read {where}: a manifest or config is over {limit} bytes")
     return bytes(data)
