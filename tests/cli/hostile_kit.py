@@ -291,12 +291,14 @@ HOSTILE_ANSWERS: dict[str, Answer] = {
 class _Handler(http.server.BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     answer: Answer = (404, {}, b"", False)
+    #: answers by request path, tried before ``answer``
+    routes: dict[str, Answer] = {}  # noqa: RUF012 (replaced per server, never mutated)
 
     def log_message(self, format: str, *args: object) -> None:
         """Quiet: the test reads gorc's output, not the server's."""
 
     def do_GET(self) -> None:
-        status, headers, body, cut = self.answer
+        status, headers, body, cut = self.routes.get(self.path, self.answer)
         self.send_response(status)
         headers = {"Content-Length": str(len(body)), **headers}
         for key, value in headers.items():
@@ -309,9 +311,9 @@ class _Handler(http.server.BaseHTTPRequestHandler):
 
 
 @contextlib.contextmanager
-def hostile_registry(answer: Answer) -> Iterator[str]:
-    """A registry on 127.0.0.1 giving ``answer`` to every request; yields host:port."""
-    handler = type("Handler", (_Handler,), {"answer": answer})
+def hostile_registry(answer: Answer, routes: dict[str, Answer] | None = None) -> Iterator[str]:
+    """A registry on 127.0.0.1 giving ``answer`` (or its route's); yields host:port."""
+    handler = type("Handler", (_Handler,), {"answer": answer, "routes": routes or {}})
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()

@@ -709,3 +709,25 @@ def test_hostile_registry_answers(sb: Sandbox, answer: Answer) -> None:
     with hostile_registry(answer) as host:
         error = sb.inspect(f"registry:{host}/x:y").unusable()
     assert host in error or "registry" in error, error
+
+
+@pytest.mark.parametrize("cut", [True, False], ids=["layer-cut-short", "layer-wrong-bytes"])
+def test_registry_layer_stream_broken(sb: Sandbox, cut: bool) -> None:
+    layer = gzip.compress(make_tar(_app()))
+    blobs = Blobs()
+    config = json.dumps(config_doc([make_tar(_app())])).encode()
+    manifest = json.dumps({
+        "schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json",
+        "config": blobs.add(config, "application/vnd.oci.image.config.v1+json"),
+        "layers": [blobs.add(layer, _GZIP)],
+    }).encode()
+    served = layer[: len(layer) // 2] if cut else bytes(len(layer))
+    headers = {"Content-Length": str(len(layer))} if cut else {}
+    routes = {
+        "/v2/x/manifests/y": (200, {"Content-Type": "application/vnd.oci.image.manifest.v1+json"},
+                              manifest, False),
+        f"/v2/x/blobs/{digest(config)}": (200, {}, config, False),
+        f"/v2/x/blobs/{digest(layer)}": (200, headers, served, cut),
+    }
+    with hostile_registry((404, {}, b"", False), routes) as host:
+        sb.inspect(f"registry:{host}/x:y").unusable("layer")
