@@ -95,7 +95,8 @@ def command(
         reference=image,
         platform=platform,
         source=_existing_dir(source, "--source"),
-        dockerfile=dockerfile,
+        # with --build the Dockerfile is named inside the context, the engine checks it
+        dockerfile=dockerfile if build is not None else _existing_file(dockerfile),
         build=build_spec,
         insecure_registries=tuple(insecure_registry or ()),
         cache_dir=cache_dir,
@@ -123,4 +124,10 @@ def _parse_build_args(pairs: list[str]) -> tuple[tuple[str, str], ...]:
 def _existing_dir(path: Path | None, option: str) -> Path | None:
     if path is not None and not path.is_dir():
         raise UsageError(f"{option} {path}: not a directory")
+    return path
+
+
+def _existing_file(path: Path | None) -> Path | None:
+    if path is not None and not path.is_file():
+        raise UsageError(f"--dockerfile {path}: not a file")
     return path

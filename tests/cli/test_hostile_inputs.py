@@ -731,3 +731,34 @@ def test_registry_layer_stream_broken(sb: Sandbox, cut: bool) -> None:
     }
     with hostile_registry((404, {}, b"", False), routes) as host:
         sb.inspect(f"registry:{host}/x:y").unusable("layer")
+
+
+@pytest.mark.parametrize("where", ["absent", "directory"])
+def test_dockerfile_option_must_name_a_file(sb: Sandbox, where: str) -> None:
+    path = sb.inputs / "absent" if where == "absent" else sb.inputs
+    reference = _archive(sb, Archive.of(_app()))
+    sb.inspect(reference, "--dockerfile", str(path)).unusable("--dockerfile")
+
+
+def test_unusable_run_writes_no_report_file(sb: Sandbox) -> None:
+    sarif = sb.out / "gorc.sarif"
+    out = sb.run("inspect", f"docker-archive:{sb.inputs / 'absent.tar'}", "-o", "text",
+                 "-o", f"sarif={sarif}")
+    out.unusable("no such file")
+    assert not sarif.exists()
+    assert list(sb.out.iterdir()) == []
+
+
+@pytest.mark.engine
+@pytest.mark.parametrize(("dockerfile", "expected"), [
+    (b"\xff\xfe garbage \x00\n", "dockerfile parse error"),
+    (b"FROM scratch\nCOPY nothere /x\n", "COPY nothere /x"),
+])
+def test_build_with_a_broken_dockerfile(sb: Sandbox, engine: Any, dockerfile: bytes,
+                                        expected: str) -> None:
+    context = sb.inputs / "context"
+    context.mkdir()
+    (context / "Dockerfile").write_bytes(dockerfile)
+    out = sb.run("inspect", "ignored", "--build", str(context), "-o", "json",
+                 env={"DOCKER_HOST": engine.host})
+    assert "http+docker" not in out.unusable(expected)

@@ -41,7 +41,10 @@ def build_image(client: Any, request: BuildRequest) -> str:
         )
         return _follow(events, request)
     except docker.errors.DockerException as err:
-        raise ImageSourceError(f"cannot build from {request.context}: {err}") from err
+        # an APIError's str() is the HTTP request and status; the engine's own
+        # words ("dockerfile parse error line 1: ...") are its explanation
+        reason = getattr(err, "explanation", None) or str(err)
+        raise ImageSourceError(f"cannot build from {request.context}: {reason}") from err
 
 
 def _dockerfile(request: BuildRequest) -> str | None:
