@@ -127,6 +127,9 @@ def parse_reference(text: str) -> Reference:
 
 def _parse_with_transport(transport: Transport, rest: str, text: str) -> Reference:
     if transport in (Transport.DOCKER, Transport.REGISTRY, Transport.ANY):
+        if not rest:
+            raise ImageReferenceError(
+                f"invalid image reference {text!r}: no image name after the prefix")
         return _parse_named(transport, rest, text)
     if not rest:
         raise ImageReferenceError(f"invalid image reference {text!r}: no path after the prefix")

@@ -607,6 +607,8 @@ def _layout_named(sb: Sandbox) -> Path:
 
 REFERENCE_CASES = [
     pytest.param(lambda sb: ["docker-archive:"], "no path", id="docker-archive-empty-path"),
+    pytest.param(lambda sb: ["registry:"], "no image name", id="registry-empty-name"),
+    pytest.param(lambda sb: ["docker:"], "no image name", id="docker-empty-name"),
     pytest.param(lambda sb: [f"oci-dir:{_layout_named(sb)}:absent"], "no image named 'absent'",
                  id="oci-dir-missing-ref"),
     pytest.param(lambda sb: ["registry:127.0.0.1:1/x:y"], "connection refused",
