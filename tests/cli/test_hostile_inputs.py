@@ -345,6 +345,19 @@ LAYER_CASES = [
                  id="file-replacing-root"),
     pytest.param([[*_app(), ("h", "hardlink", "nothere")]], {"Entrypoint": ["/h"]},
                  _fails_with("CCG200"), id="hardlink-to-missing"),
+    # whiteouts naming '..', '.' or nothing must not delete a parent or the root
+    pytest.param([_app(), [("x/.wh...", "file", ""), (".wh...", "file", ""),
+                           ("x/.wh..", "file", ""), ("x/.wh.", "file", "")]], {}, _passes,
+                 id="whiteouts-of-dot-dot"),
+    pytest.param([[*_app(), ("h", "hardlink", "h")]], {"Entrypoint": ["/h"]},
+                 _fails_with("CCG200"), id="hardlink-to-itself"),
+    pytest.param([[*_app(), ("h", "hardlink", "../../../../etc/passwd")]],
+                 {"Entrypoint": ["/h"]}, _fails_with("CCG200"), id="hardlink-out-of-root"),
+    pytest.param([[*_app(), ("s", "symlink", "")]], {"Entrypoint": ["/s"]},
+                 _fails_with("CCG200"), id="symlink-empty-target"),
+    pytest.param([[*_app(), ("d/" + "n" * 200_000, "file", "x"),
+                   ("/".join(["d"] * 3000) + "/f", "file", "x")]], {}, _passes,
+                 id="huge-name-and-3000-deep-dirs"),
 ]
 
 
