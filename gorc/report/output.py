@@ -12,6 +12,7 @@ import contextlib
 import logging
 import os
 import secrets
+import stat
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TextIO
@@ -112,12 +113,19 @@ def write_stream(stream: TextIO, text: str) -> None:
     A stdout in the C locale (or a Windows code page) cannot encode the unicode a
     message may carry; such characters become '?' rather than a crash.
     """
+    if stream is None:  # started with stdout closed (gorc ... >&-)
+        raise UsageError("cannot write report to stdout: it is closed")
     try:
-        stream.write(text)
-    except UnicodeEncodeError:
-        encoding = getattr(stream, "encoding", None) or "utf-8"
-        stream.write(text.encode(encoding, "replace").decode(encoding))
-    stream.flush()
+        try:
+            stream.write(text)
+        except UnicodeEncodeError:
+            encoding = getattr(stream, "encoding", None) or "utf-8"
+            stream.write(text.encode(encoding, "replace").decode(encoding))
+        stream.flush()
+    except BrokenPipeError:
+        raise  # the reader went away: the CLI stops quietly
+    except OSError as err:
+        raise UsageError(f"cannot write report to stdout: {err.strerror or err}") from err
 
 
 def _check_destinations(specs: Sequence[OutputSpec]) -> None:
@@ -140,8 +148,19 @@ def write_atomically(path: Path, text: str) -> None:
     """Write ``text`` to ``path`` through a temporary file in the same directory.
 
     The temporary file is created with mode 0666 less the umask, as ``open``
-    would, so the report gets the permissions a plain write would give it.
+    would, so the report gets the permissions a plain write would give it. A
+    path that is not a regular file (``/dev/stdout``, a FIFO) is written in place.
     """
+    try:
+        mode = os.stat(path).st_mode
+    except OSError:
+        mode = None  # absent (or unreadable: the write below says why)
+    if mode is not None and not stat.S_ISREG(mode):
+        # a device, a FIFO or /dev/stdout: a rename would replace the node itself
+        _write_in_place(path, text)
+        return
+    # through a symlink, the file it names is replaced, and the link kept
+    path = Path(os.path.realpath(path)) if mode is not None else path
     temporary = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
     try:
         descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
@@ -155,4 +174,13 @@ def write_atomically(path: Path, text: str) -> None:
     except OSError as err:
         with contextlib.suppress(OSError):
             temporary.unlink(missing_ok=True)
+        raise UsageError(f"cannot write report to {path}: {err.strerror or err}") from err
+
+
+def _write_in_place(path: Path, text: str) -> None:
+    try:
+        with open(path, "w", encoding="utf-8", errors="backslashreplace",
+                  newline="\n") as handle:
+            handle.write(text)
+    except OSError as err:
         raise UsageError(f"cannot write report to {path}: {err.strerror or err}") from err

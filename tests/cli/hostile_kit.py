@@ -81,8 +81,12 @@ class Sandbox:
         #: A name a hostile layer tries to write on the host's /tmp.
         self.escape_name = f"gorc-pwned-{uuid.uuid4().hex}"
 
-    def run(self, *args: str, env: dict[str, str] | None = None) -> Outcome:
-        """Run ``python -m gorc ARGS`` and check that it wrote only where it may."""
+    def run(self, *args: str, env: dict[str, str] | None = None,
+            stdout: Any = subprocess.PIPE) -> Outcome:
+        """Run ``python -m gorc ARGS`` and check that it wrote only where it may.
+
+        ``stdout`` may send the report elsewhere (a file object, or None to close it).
+        """
         before = self._snapshot()
         environ = {k: v for k, v in os.environ.items() if not k.startswith("GORC_")}
         environ.update(GORC_CACHE_DIR=str(self.cache), TMPDIR=str(self.tmp),
@@ -90,10 +94,14 @@ class Sandbox:
                        PYTHONPATH=os.pathsep.join(filter(None, [str(REPO_ROOT),
                                                                 environ.get("PYTHONPATH")])))
         environ.update(env or {})
-        done = subprocess.run([sys.executable, "-m", "gorc", *args], capture_output=True,
-                              cwd=self.cwd, env=environ, check=False, timeout=300)
+        command = [sys.executable, "-m", "gorc", *args]
+        if stdout is None:  # the shell's '>&-': gorc starts with fd 1 closed
+            command = ["sh", "-c", 'exec "$0" "$@" >&-', *command]
+            stdout = subprocess.DEVNULL
+        done = subprocess.run(command, stdout=stdout, stderr=subprocess.PIPE, cwd=self.cwd,
+                              env=environ, check=False, timeout=300)
         self.assert_contained(before)
-        return Outcome(done.returncode, done.stdout.decode(errors="replace"),
+        return Outcome(done.returncode, (done.stdout or b"").decode(errors="replace"),
                        done.stderr.decode(errors="replace"))
 
     def inspect(self, reference: str, *extra: str) -> Outcome:

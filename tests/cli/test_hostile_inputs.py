@@ -12,7 +12,9 @@ import gzip
 import io
 import json
 import os
+import stat
 import tarfile
+import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -777,3 +779,37 @@ def test_build_with_a_broken_dockerfile(sb: Sandbox, engine: Any, dockerfile: by
     out = sb.run("inspect", "ignored", "--build", str(context), "-o", "json",
                  env={"DOCKER_HOST": engine.host})
     assert "http+docker" not in out.unusable(expected)
+
+
+# --- where reports go: never a rename over a link, a pipe or a device ---
+
+
+def test_report_through_a_symlink_keeps_the_link(sb: Sandbox) -> None:
+    target = sb.out / "real.json"
+    target.write_text("old")
+    link = sb.out / "link.json"
+    link.symlink_to(target.name)
+    out = sb.run("inspect", _archive(sb, Archive.of(_app())), "-o", f"json={link}")
+    assert out.returncode == 0, out.stderr
+    assert link.is_symlink()
+    assert json.loads(target.read_text())["summary"]["passed"] is True
+
+
+def test_report_into_a_fifo_keeps_the_fifo(sb: Sandbox) -> None:
+    fifo = sb.out / "report.pipe"
+    os.mkfifo(fifo)
+    received: list[bytes] = []
+    reader = threading.Thread(target=lambda: received.append(fifo.read_bytes()), daemon=True)
+    reader.start()
+    out = sb.run("inspect", _archive(sb, Archive.of(_app())), "-o", f"sarif={fifo}")
+    reader.join(timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert stat.S_ISFIFO(fifo.lstat().st_mode)
+    assert json.loads(received[0])["version"] == "2.1.0"
+
+
+def test_stdout_full_or_closed_is_one_line_exit_2(sb: Sandbox) -> None:
+    reference = _archive(sb, Archive.of(_app()))
+    with open("/dev/full", "wb") as full:
+        sb.run("inspect", reference, "-o", "json", stdout=full).unusable("no space left")
+    sb.run("inspect", reference, "-o", "json", stdout=None).unusable("stdout")
