@@ -26,7 +26,6 @@ and the result says it is incomplete.
 from __future__ import annotations
 
 import logging
-import re
 import struct
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -94,11 +93,11 @@ def _name_table(stream: BinaryIO, layout: ElfLayout) -> tuple[bytes | None, str]
     section = layout.section(".gopclntab")
     if section is not None and section.size >= 8:
         return _table_at(stream, layout, section.offset, section.offset + section.size)
-    for start, end in _readonly_ranges(layout):
+    for start, end in _pclntab_ranges(layout):
         at = _find_header(stream, layout, start, end)
         if at is not None:
             return _table_at(stream, layout, at, end)
-    return None, "no pclntab found (no .gopclntab section and no header in read-only data)"
+    return None, "no pclntab found (no .gopclntab section and no header in the data segments)"
 
 
 def _table_at(stream: BinaryIO, layout: ElfLayout, at: int,
@@ -137,6 +136,23 @@ def _header_bounds(stream: BinaryIO, layout: ElfLayout, at: int,
     if cu_off - name_off > MAX_NAME_TABLE or at + cu_off > min(end, layout.file_size):
         return None
     return at + name_off, at + cu_off
+
+
+def _pclntab_ranges(layout: ElfLayout) -> list[tuple[int, int]]:
+    """Where a pclntab without its own section may be, most likely first.
+
+    A position-independent Go binary (``-buildmode=pie``, Debian's default) keeps
+    the pclntab in ``.data.rel.ro``, inside the writable RELRO segment; other
+    binaries keep it in read-only data.
+    """
+    ranges = []
+    relro = layout.section(".data.rel.ro")
+    if relro is not None and relro.size:
+        ranges.append((relro.offset, min(relro.offset + relro.size, layout.file_size)))
+    ranges += _readonly_ranges(layout)
+    writable = [s for s in layout.loads() if s.flags & PF_W and s.filesz]
+    ranges += [(s.offset, min(s.offset + s.filesz, layout.file_size)) for s in writable]
+    return ranges
 
 
 def _readonly_ranges(layout: ElfLayout) -> list[tuple[int, int]]:
@@ -180,16 +196,34 @@ def _search_names(stream: BinaryIO, layout: ElfLayout, wanted: tuple[str, ...]) 
     """The ``wanted`` names present as NUL-framed strings in read-only data."""
     if not wanted:
         return frozenset()
-    # A name ends with NUL in every pclntab layout; what precedes it differs (Go
-    # 1.2-1.15 interleaves names with other data), so only a name character
-    # right before it disqualifies a hit.
-    patterns = {n: re.compile(rb"(?<![\w/.*()])" + re.escape(n.encode()) + rb"\0")
-                for n in wanted}
-    longest = max(len(n) for n in wanted) + 2
+    targets = {n: n.encode() + b"\0" for n in wanted}
+    longest = max(len(t) for t in targets.values()) + 1
     found: set[str] = set()
     for start, end in _readonly_ranges(layout):
         for _offset, data in _chunks(stream, layout, start, end, overlap=longest):
-            found.update(n for n, p in patterns.items() if n not in found and p.search(data))
-            if len(found) == len(patterns):
+            found.update(n for n, t in targets.items() if n not in found and _framed(data, t))
+            if len(found) == len(targets):
                 return frozenset(found)
     return frozenset(found)
+
+
+def _framed(data: bytes, target: bytes) -> bool:
+    """True when ``target`` (a name and its NUL) stands in ``data`` as a whole name.
+
+    A name ends with NUL in every pclntab layout; what precedes it differs (Go
+    1.2-1.15 interleaves names with other data), so only a name character right
+    before it disqualifies a hit (``xos/user.Current`` is another function).
+    """
+    hit = data.find(target)
+    while hit >= 0:
+        if hit == 0 or data[hit - 1] not in _NAME_BYTES:
+            return True
+        hit = data.find(target, hit + 1)
+    return False
+
+
+#: Bytes that may stand inside a Go function name (letters, digits, and the
+#: punctuation of package paths, methods and generics' instantiation).
+_NAME_BYTES = frozenset(
+    b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_/.*()"
+)

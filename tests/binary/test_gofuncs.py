@@ -175,3 +175,24 @@ def _nm_text_symbols(path: Path) -> set[str]:
     # runtime.text/etext are address markers, not functions.
     return {re.sub(r"\[[^\]]*\]", "[...]", n) for n in names
             if " " not in n and n not in ("runtime.text", "runtime.etext")}
+
+
+_DEBIAN_PIE = ["/usr/sbin/dockerd", "/usr/bin/docker-registry", "/usr/bin/skopeo"]
+
+
+@pytest.mark.parametrize("path", _DEBIAN_PIE)
+@pytest.mark.parametrize("strip_sections", [False, True], ids=["sections", "no-sections"])
+def test_debian_pie_keeps_pclntab_in_relro(path: str, strip_sections: bool) -> None:
+    """Debian builds Go programs as PIE: the pclntab sits in .data.rel.ro (RW RELRO)."""
+    binary = Path(path)
+    if not binary.is_file():
+        pytest.skip(f"{path} is not installed")
+    data = binary.read_bytes()
+    if strip_sections:
+        data = _without_section_headers(data)
+
+    funcs = _read(data)
+
+    assert funcs.complete, funcs.problem
+    assert "main.main" in funcs.names
+    assert "crypto/x509.(*CertPool).AppendCertsFromPEM" in funcs.names
