@@ -25,15 +25,30 @@ def configure_logging(verbosity: int) -> None:
     """Send logs to stderr: warnings by default, info with -v, debug with -vv."""
     level = {0: logging.WARNING, 1: logging.INFO}.get(verbosity, logging.DEBUG)
     handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(logging.Formatter("gorc: %(levelname)s: %(message)s"))
+    handler.setFormatter(_SafeFormatter("gorc: %(levelname)s: %(message)s"))
     root = logging.getLogger("gorc")
     root.handlers[:] = [handler]
     root.setLevel(level)
 
 
+class _SafeFormatter(logging.Formatter):
+    """Log lines with the terminal control characters of image content escaped."""
+
+    def formatMessage(self, record: logging.LogRecord) -> str:  # noqa: N802 (logging's name)
+        from gorc.report.escape import safe
+
+        return safe(super().formatMessage(record))
+
+
 def fail(message: str) -> int:
-    """Print a one-line error on stderr and return the exit code for an unusable run."""
-    first_line = " ".join(message.split())
+    """Print a one-line error on stderr and return the exit code for an unusable run.
+
+    The message may quote the image (a manifest field, a path): its control
+    characters are escaped so that it cannot drive the terminal.
+    """
+    from gorc.report.escape import safe
+
+    first_line = " ".join(safe(message).split())
     print(f"gorc: error: {first_line}", file=sys.stderr)
     return EXIT_UNUSABLE
 

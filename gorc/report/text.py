@@ -31,6 +31,7 @@ from gorc.report.base import (
     sorted_findings,
     sorted_unknowns,
 )
+from gorc.report.escape import safe
 
 DEFAULT_WIDTH = 100
 
@@ -52,24 +53,6 @@ _SEVERITY_LABELS = {Severity.ERROR: "x ERROR", Severity.WARNING: "! WARNING",
 _SEVERITY_STYLES = {Severity.ERROR: "bold red", Severity.WARNING: "bold yellow",
                     Severity.INFO: "cyan"}
 _CATEGORY_ORDER = {category: index for index, category in enumerate(Category)}
-
-# Control characters (C0 but newline, DEL, C1) and bidirectional overrides are
-# shown escaped: an image path or a message may hold an ESC sequence or a
-# right-to-left override that would recolour or reorder a terminal or CI log.
-_BIDI = [*range(0x202A, 0x202F), *range(0x2066, 0x206A)]
-_UNSAFE = {code: f"\\x{code:02x}" for code in [*range(0x20), *range(0x7F, 0xA0)]
-           if code != 0x0A}
-_UNSAFE.update({code: f"\\u{code:04x}" for code in _BIDI})
-_UNSAFE_IN_LINE = {**_UNSAFE, 0x0A: "\\x0a"}
-
-
-def safe(text: str, *, one_line: bool = False) -> str:
-    """``text`` with terminal control characters escaped (``\\x1b``).
-
-    ``one_line`` escapes newlines too, for paths and locations.
-    """
-    return text.translate(_UNSAFE_IN_LINE if one_line else _UNSAFE)
-
 
 class TextReporter:
     """Renders a result for people: a terminal or a CI log."""

@@ -40,7 +40,7 @@ from tests.cli.hostile_kit import (
     symlink_chain,
 )
 from tests.image.imagekit import Blobs, Image, Layer, ref_name
-from tests.image.layerkit import Member, digest, make_tar
+from tests.image.layerkit import Member, digest, make_tar, raw_header
 
 Make = Callable[[Sandbox], str]
 
@@ -813,3 +813,26 @@ def test_stdout_full_or_closed_is_one_line_exit_2(sb: Sandbox) -> None:
     with open("/dev/full", "wb") as full:
         sb.run("inspect", reference, "-o", "json", stdout=full).unusable("no space left")
     sb.run("inspect", reference, "-o", "json", stdout=None).unusable("stdout")
+
+
+def test_terminal_escapes_from_the_image_are_not_printed_raw(sb: Sandbox) -> None:
+    archive = Archive.of(_app())
+    (entry,) = json.loads(dict(archive.members())["manifest.json"])
+    entry["Config"] = "\x1b]0;PWNED\x07\x1b[31mred\u202e"
+    archive.manifest = [entry]
+    error = sb.inspect(_archive(sb, archive)).unusable("missing")
+    assert "\x1b" not in error and "\x07" not in error and "\u202e" not in error
+    assert "\\x1b]0;PWNED" in error
+
+    verbose = sb.run("-v", "inspect", f"oci-archive:{sb.inputs / 'x'}\x1b[2J", "-o", "json")
+    assert "\x1b" not in verbose.unusable()
+
+
+def test_warnings_quoting_a_layer_escape_its_control_characters(sb: Sandbox) -> None:
+    sparse = raw_header(name=b"\x1b]0;PWNED\x07sparse", typeflag=b"S")
+    layer = sparse + make_tar(_app())
+    archive = Archive([layer], json.dumps(config_doc([layer])).encode())
+    out = sb.inspect(_archive(sb, archive))
+    assert "sparse" in out.stderr, out.stderr
+    assert "\x1b" not in out.stderr and "\x07" not in out.stderr
+    assert "\\x1b]0;PWNED" in out.stderr
