@@ -114,7 +114,8 @@ def judge_image(fs: FileSystem, summary: ImageSummary, image_name: str) -> Image
             "a command fails with 'no command specified'", ImageLocation(image_name),
             'ENTRYPOINT ["/app"]'))
     findings.extend(_plan_findings(judge, plan))
-    unknowns: list[Unknown] = [u for j in judgements for u in j.unknowns]
+    unknowns: list[Unknown] = [*_foreign_os(summary, image_name),
+                               *(u for j in judgements for u in j.unknowns)]
     done = {_real(fs, j.report.path) for j in judgements}
     for path in _go_programs(fs, image_name, unknowns):
         if _real(fs, path) not in done:
@@ -124,6 +125,15 @@ def judge_image(fs: FileSystem, summary: ImageSummary, image_name: str) -> Image
             unknowns.extend(result.unknowns)
     reports = tuple(dict.fromkeys(j.report for j in judgements))
     return ImageVerdict(reports, tuple(dict.fromkeys(findings)), tuple(dict.fromkeys(unknowns)))
+
+
+def _foreign_os(summary: ImageSummary, image_name: str) -> list[Unknown]:
+    """An image for another OS: its programs are judged as Linux would run them, if at all."""
+    if summary.os in (None, "", "linux"):
+        return []
+    return [Unknown(f"image os {summary.os!r}",
+                    f"gorc judges Linux images only; a Linux engine refuses to start an image "
+                    f"for {summary.os}", ImageLocation(image_name))]
 
 
 def _real(fs: FileSystem, path: str) -> str | None:

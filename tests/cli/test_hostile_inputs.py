@@ -512,6 +512,8 @@ def test_odd_platform_in_the_config(sb: Sandbox, field: str, value: str | None) 
     archive.config = json.dumps(doc).encode()
     report = sb.inspect(_archive(sb, archive)).report()
     assert report["image"][field] == (value or None)
+    foreign = [u for u in report["unknowns"] if u["what"].startswith("image os")]
+    assert len(foreign) == (value == "windows"), report["unknowns"]
 
 
 _PASSWD = ("etc/passwd", "file", b"app:x:1000:1000::/home/app:/bin/sh\n")
