@@ -838,3 +838,19 @@ def test_warnings_quoting_a_layer_escape_its_control_characters(sb: Sandbox) -> 
     assert "sparse" in out.stderr, out.stderr
     assert "\x1b" not in out.stderr and "\x07" not in out.stderr
     assert "\\x1b]0;PWNED" in out.stderr
+
+
+def test_dir_root_links_and_fifos_never_reach_the_host(sb: Sandbox) -> None:
+    root = sb.inputs / "root"
+    (root / "bin").mkdir(parents=True)
+    (root / "etc").mkdir()
+    (root / "etc" / "passwd").symlink_to("/etc/passwd")  # the host has a root user
+    (root / "bin" / "sh").symlink_to("../../../../../../bin/sh")
+    (root / "loop").symlink_to(".")
+    (root / "hostroot").symlink_to("/")
+    os.mkfifo(root / "etc" / "group")  # opening it for reading would block for ever
+    os.mkfifo(root / "bin" / "fifo", 0o755)
+    report = sb.inspect(f"dir:{root}").report()
+    assert report["provides"]["users"] == []
+    assert report["provides"]["shell"] is None
+    assert report["provides"]["programs"] == []
