@@ -118,8 +118,6 @@ def _layer_symlink_out(sb: Sandbox) -> str:
     good = Archive.of(_app())
     members = [(n, d) for n, d in good.members() if n != "l0/layer.tar"]
     path = sb.inputs / "image.tar"
-    import io
-    import tarfile
     out = io.BytesIO()
     with tarfile.open(fileobj=out, mode="w") as tar:
         info = tarfile.TarInfo("l0/layer.tar")
