@@ -57,13 +57,35 @@ class GoFunctions:
     case a name absent from ``names`` may still be linked.
     """
 
-    names: frozenset[str]
+    table: bytes
+    """The names as the pclntab stores them, each framed by NUL bytes."""
     complete: bool = True
     problem: str | None = None
 
+    @classmethod
+    def of(cls, names: Iterable[str], complete: bool = True,
+           problem: str | None = None) -> GoFunctions:
+        """Functions from a list of names (a byte search's findings)."""
+        return cls(_frame(n.encode() for n in names), complete, problem)
+
+    @property
+    def names(self) -> frozenset[str]:
+        """Every name, decoded; a big program has tens of thousands, so ask by name instead."""
+        return frozenset(n.decode("utf-8", "replace") for n in self.table.split(b"\0") if n)
+
+    def __contains__(self, name: object) -> bool:
+        # A membership test is one substring search in the raw table: decoding
+        # 70k names per binary would cost more than everything else gorc reads.
+        return isinstance(name, str) and b"\0" + name.encode() + b"\0" in self.table
+
     def first(self, candidates: Iterable[str]) -> str | None:
         """The first of ``candidates`` that is linked in, or None."""
-        return next((name for name in candidates if name in self.names), None)
+        return next((name for name in candidates if name in self), None)
+
+
+def _frame(names: Iterable[bytes]) -> bytes:
+    """``\\0a\\0b\\0``: every name with a NUL on both sides."""
+    return b"\0" + b"".join(n + b"\0" for n in names if n)
 
 
 def read_go_functions(stream: BinaryIO, layout: ElfLayout | None = None,
@@ -81,11 +103,10 @@ def _read(stream: BinaryIO, layout: ElfLayout | None, wanted: tuple[str, ...]) -
         layout = read_layout(stream)
     table, problem = _name_table(stream, layout)
     if table is not None:
-        names = frozenset(n.decode("utf-8", "replace") for n in table.split(b"\0") if n)
-        return GoFunctions(names)
+        return GoFunctions(table if table.startswith(b"\0") else b"\0" + table)
     log.debug("no pclntab name table: %s; searching %d names", problem, len(wanted))
     found = _search_names(stream, layout, wanted)
-    return GoFunctions(found, complete=False, problem=problem)
+    return GoFunctions.of(sorted(found), complete=False, problem=problem)
 
 
 def _name_table(stream: BinaryIO, layout: ElfLayout) -> tuple[bytes | None, str]:
