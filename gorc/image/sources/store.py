@@ -127,8 +127,13 @@ class TarStore(BlobStore):
     def __init__(self, path: Path, where: str) -> None:
         super().__init__(where)
         self._tmpdir: str | None = None
-        self.path = self._plain_tar(path)
-        self._members = self._index()
+        try:
+            self.path = self._plain_tar(path)
+            self._members = self._index()
+        except BaseException:
+            # Nobody holds the store yet to close it: drop the inflated copy here.
+            self.close()
+            raise
 
     def size(self, path: str) -> int | None:
         """See :meth:`BlobStore.size`."""
