@@ -49,7 +49,7 @@ def inspect_image(request: InspectRequest) -> Result:
     from gorc.image.inventory import collect_inventory
     from gorc.image.open import BuildRequest, open_image
     from gorc.image.platform import parse_platform
-    from gorc.reconcile import reconcile
+    from gorc.reconcile import reconcile, reconcile_user
 
     platform = parse_platform(request.platform) if request.platform else None
     build = None
@@ -72,7 +72,10 @@ def inspect_image(request: InspectRequest) -> Result:
         needs, need_unknowns = _binary_needs(image.fs, verdict.binaries,
                                              image.summary.reference)
         provides = inventory.provides()
-        reconciled = reconcile(needs, provides, inventory, image.summary, verdict.binaries)
+        reconciled = (
+            *reconcile_user(inventory, image.summary),
+            *reconcile(needs, provides, inventory, image.summary, verdict.binaries),
+        )
         findings = attach_instructions((*verdict.findings, *reconciled), image.layer_commands)
 
     unknowns = (*_witnesses_not_read(request), *inventory.unknowns, *verdict.unknowns,

@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 
 from gorc.binary.needs import UNKNOWN_PROGRAM, build_tags, is_cgo_lookup
-from gorc.image.inventory import Inventory
+from gorc.image.inventory import Inventory, UserResolution
 from gorc.image.inventory.certs import CERT_DIRS, CERT_FILES
 from gorc.image.inventory.zoneinfo import ZONE_DIRS
 from gorc.model import (
@@ -240,3 +240,21 @@ _CHECKS: dict[NeedKind, _Check] = {
     NeedKind.PROGRAM: _program,
     NeedKind.NAME_RESOLUTION: _resolver,
 }
+
+
+def reconcile_user(inventory: Inventory, summary: ImageSummary) -> tuple[Finding, ...]:
+    """CCG214 when the runtime cannot map the config's USER to ids and will not start."""
+    check = inventory.config_user
+    if check.runtime_starts:
+        return ()
+    missing_group = check.resolution is UserResolution.UNKNOWN_GROUP
+    what, table = ("group", "/etc/group") if missing_group else ("user", "/etc/passwd")
+    name = (check.spec or "").partition(":")[2] if missing_group else check.name
+    return (finding(
+        "CCG214", f"USER {check.spec}: the image's {table} has no {what} {name!r}, so the "
+        f"runtime refuses to start the container ('unable to find {what} {name}: no "
+        f"matching entries in {table.rsplit('/', 1)[1]} file')",
+        ImageLocation(summary.reference, table),
+        f"USER a numeric uid:gid (e.g. 65532:65532), or COPY an {table} that lists {name!r}",
+        user=check.spec or "", missing=f"{what} {name}"),)
+

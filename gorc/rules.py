@@ -248,6 +248,12 @@ _RULES = (
     Rule("CCG213", _IMG, _E, "Entrypoint is not executable",
          "The entrypoint file has no execute bit: 'permission denied'.\n"
          "Fix: chmod +x in the build stage, or COPY --chmod=0755."),
+    Rule("CCG214", _IMG, _E, "USER not found in the image",
+         "The config's USER names a user (or group) that /etc/passwd (or /etc/group) of\n"
+         "the image does not list: the runtime cannot map it to ids and refuses to start\n"
+         "the container ('unable to find user app: no matching entries in passwd file').\n"
+         "A numeric uid[:gid] needs no entry.\n"
+         "Fix: USER 65532:65532, or COPY an /etc/passwd (and /etc/group) that lists it."),
 )
 
 RULES: dict[str, Rule] = {rule.id: rule for rule in _RULES}
