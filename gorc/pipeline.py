@@ -9,12 +9,16 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from gorc.image.fs import FileSystem
 from gorc.model import BinaryFormat, BinaryReport, Need, Result, SourceLocation, Unknown
 from gorc.provenance import attach_instructions
+
+if TYPE_CHECKING:
+    from gorc.image.open import BuildRequest, Image
 
 log = logging.getLogger(__name__)
 
@@ -40,54 +44,65 @@ class InspectRequest:
     insecure_registries: tuple[str, ...] = ()
     cache_dir: Path | None = None
     strict: bool = False
-    extra_unknowns: tuple[Unknown, ...] = field(default=())
 
 
 def inspect_image(request: InspectRequest) -> Result:
     """Open the image, read its inventory and binaries, and judge what will run."""
-    from gorc.binary.verdict import judge_image
-    from gorc.image.inventory import collect_inventory
-    from gorc.image.open import BuildRequest, open_image
+    from gorc.image.open import open_image
     from gorc.image.platform import parse_platform
-    from gorc.reconcile import reconcile, reconcile_user
 
     platform = parse_platform(request.platform) if request.platform else None
-    build = None
-    if request.build is not None:
-        build = BuildRequest(
-            context=request.build.context,
-            dockerfile=request.build.dockerfile,
-            build_args=dict(request.build.build_args),
-            tag=None,
-        )
     with open_image(
         request.reference,
         platform=platform,
         cache_dir=request.cache_dir,
         insecure_registries=request.insecure_registries,
-        build=build,
+        build=_build_request(request.build),
     ) as image:
-        inventory = collect_inventory(image.fs, image.summary)
-        verdict = judge_image(image.fs, image.summary, image.summary.reference)
-        needs, need_unknowns = _binary_needs(image.fs, verdict.binaries,
-                                             image.summary.reference)
-        provides = inventory.provides()
-        reconciled = (
-            *reconcile_user(inventory, image.summary),
-            *reconcile(needs, provides, inventory, image.summary, verdict.binaries),
-        )
-        findings = attach_instructions((*verdict.findings, *reconciled), image.layer_commands)
+        result = _audit(image)
+    return replace(
+        result,
+        unknowns=(*_witnesses_not_read(request), *result.unknowns),
+        strict=request.strict,
+    )
 
-    unknowns = (*_witnesses_not_read(request), *inventory.unknowns, *verdict.unknowns,
-                *need_unknowns)
+
+def _audit(image: Image) -> Result:
+    """Every fact and finding about one opened image."""
+    from gorc.binary.verdict import judge_image
+    from gorc.image.inventory import collect_inventory
+    from gorc.reconcile import reconcile, reconcile_user
+
+    name = image.summary.reference
+    inventory = collect_inventory(image.fs, image.summary)
+    verdict = judge_image(image.fs, image.summary, name)
+    needs, need_unknowns = _binary_needs(image.fs, verdict.binaries, name)
+    provides = inventory.provides()
+    reconciled = (
+        *reconcile_user(inventory, image.summary),
+        *reconcile(needs, provides, inventory, image.summary, verdict.binaries),
+    )
     return Result(
-        findings=findings,
+        findings=attach_instructions((*verdict.findings, *reconciled), image.layer_commands),
         image=image.summary,
-        binaries=tuple(verdict.binaries),
+        binaries=verdict.binaries,
         needs=needs,
         provides=provides,
-        unknowns=unknowns,
-        strict=request.strict,
+        unknowns=(*inventory.unknowns, *verdict.unknowns, *need_unknowns),
+    )
+
+
+def _build_request(spec: BuildSpec | None) -> BuildRequest | None:
+    """The image source's build request for ``--build``, if asked."""
+    if spec is None:
+        return None
+    from gorc.image.open import BuildRequest
+
+    return BuildRequest(
+        context=spec.context,
+        dockerfile=spec.dockerfile,
+        build_args=dict(spec.build_args),
+        tag=None,
     )
 
 
