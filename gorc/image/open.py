@@ -11,8 +11,7 @@ import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from types import TracebackType
-from typing import Any, Self
+from typing import Any
 
 from gorc.errors import ImageSourceError
 from gorc.image.config import layer_commands, summarize
@@ -20,7 +19,7 @@ from gorc.image.fs import DirFileSystem, FileSystem
 from gorc.image.platform import Platform, platform_of
 from gorc.image.reference import Reference, Transport, parse_reference
 from gorc.image.sources import open_source
-from gorc.image.sources.base import OpenedImage
+from gorc.image.sources.base import Closing, OpenedImage
 from gorc.image.sources.engine_build import BuildRequest
 from gorc.model import ImageSummary
 
@@ -30,7 +29,7 @@ __all__ = ["BuildRequest", "Image", "open_image"]
 
 
 @dataclass
-class Image:
+class Image(Closing):
     """An opened image: what its config says, and its filesystem.
 
     ``layer_commands`` maps a layer's diff_id to the Dockerfile instruction
@@ -46,17 +45,6 @@ class Image:
     def close(self) -> None:
         """Release the image; layer data lives in the cache, so nothing is held now."""
         return None
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
 
 
 def open_image(

@@ -51,15 +51,11 @@ class OpenedImage:
     layers: tuple[LayerBlob, ...]
 
 
-class ImageSource(ABC):
-    """A place an image is read from; a context manager that drops its temp files."""
-
-    @abstractmethod
-    def open(self) -> OpenedImage:
-        """Find the image and describe it; raises an ImageSourceError when it cannot."""
+class Closing:
+    """``close()`` and the context-manager protocol that calls it."""
 
     def close(self) -> None:
-        """Drop temp files and connections; the default has nothing to drop."""
+        """Release what the object holds; the default holds nothing."""
         return None
 
     def __enter__(self) -> Self:
@@ -72,3 +68,15 @@ class ImageSource(ABC):
         tb: TracebackType | None,
     ) -> None:
         self.close()
+
+
+class ImageSource(Closing, ABC):
+    """A place an image is read from; a context manager that drops its temp files."""
+
+    @abstractmethod
+    def open(self) -> OpenedImage:
+        """Find the image and describe it; raises an ImageSourceError when it cannot."""
+
+    def close(self) -> None:
+        """Drop temp files and connections; the default has nothing to drop."""
+        return None
