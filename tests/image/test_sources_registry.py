@@ -202,6 +202,7 @@ def test_credentials_from_auths() -> None:
     quay = find_credentials("quay.io", config)
     assert quay is not None and quay.is_identity_token
     assert find_credentials("other.io", config) is None
+    assert find_credentials("ghcr.io", {"auths": {"ghcr.io": {"auth": "dXNlcjpwYXNzé"}}}) is None
 
 
 def test_credential_helpers(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -221,3 +222,14 @@ def test_credential_helpers(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> 
     assert find_credentials("reg.example", helpers) == Credentials("r", "s2")
     assert find_credentials("nothere.io", {"credsStore": "fake"}) is None
     assert find_credentials("x.io", {"credHelpers": {"x.io": "missing"}}) is None
+
+
+def test_registry_nested_index_from_manifests_endpoint(docker_config: Path) -> None:
+    """An OCI index inside an index is a manifest to the registry, not a blob."""
+    blobs, inner = multi_platform()
+    outer = blobs.index([inner])
+    fake = FakeRegistry(blobs, {"v1": outer})
+    check_image(RegistrySource(parse_name(f"{fake.host}/app:v1")).open(), AMD)
+    assert f"/v2/app/manifests/{inner['digest']}" in fake.requests
+    assert f"/v2/app/blobs/{inner['digest']}" not in fake.requests
+    fake.server.shutdown()

@@ -33,6 +33,7 @@ from gorc.image.sources.base import ImageSource, OpenedImage
 from gorc.image.sources.manifest import (
     DOCKER_LIST,
     DOCKER_MANIFEST,
+    INDEX_TYPES,
     MAX_MANIFEST_SIZE,
     OCI_INDEX,
     OCI_MANIFEST,
@@ -249,7 +250,10 @@ class RegistrySource(ImageSource):
     def _fetch(self, descriptor: Descriptor) -> bytes:
         if descriptor.digest in self._fetched:
             return self._fetched[descriptor.digest]
-        kind = "manifests" if "manifest" in descriptor.media_type else "blobs"
+        # An index nested in an index is served by the manifests endpoint too; the
+        # OCI index type has no "manifest" in its name (distribution spec, "Pulling").
+        media_type = descriptor.media_type
+        kind = "manifests" if "manifest" in media_type or media_type in INDEX_TYPES else "blobs"
         response = self.client.get(f"{kind}/{descriptor.digest}", MANIFEST_ACCEPT)
         return _bounded_body(response, str(self.name))
 
