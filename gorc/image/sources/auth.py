@@ -11,7 +11,6 @@ prints ``{"Username", "Secret"}`` (docker-credential-helpers protocol).
 from __future__ import annotations
 
 import base64
-import binascii
 import json
 import logging
 import os
@@ -118,7 +117,9 @@ def _decode_entry(entry: Mapping[str, Any], key: str) -> Credentials | None:
     if isinstance(entry.get("auth"), str) and entry["auth"]:
         try:
             user, sep, secret = base64.b64decode(entry["auth"]).decode().partition(":")
-        except (binascii.Error, UnicodeDecodeError):
+        # all ValueErrors: binascii.Error (bad base64), UnicodeDecodeError (not UTF-8),
+        # and the plain ValueError b64decode raises for a non-ASCII string
+        except ValueError:
             log.warning("ignoring the Docker config auth for %s: not base64 user:password", key)
             return None
         return Credentials(user, secret) if sep else None
