@@ -72,3 +72,18 @@ def test_bare_name_without_engine_or_registry(monkeypatch: pytest.MonkeyPatch,
                                                r"\(the engine was tried first: cannot reach"):
         source.open()
     source.close()
+
+
+def test_unreadable_cached_config_is_ignored(tmp_path: Path,
+                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    image_id = "sha256:" + "ab" * 32
+    source = DockerEngineSource(cache_dir=tmp_path)
+    cached = tmp_path / "engine-configs" / f"{'ab' * 32}.json"
+    cached.parent.mkdir()
+    cached.write_bytes(b"{}")
+
+    def refuse(self: Path) -> bytes:
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(Path, "read_bytes", refuse)
+    assert source._cached_config(image_id) is None

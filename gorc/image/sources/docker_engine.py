@@ -202,7 +202,11 @@ class DockerEngineSource(ImageSource):
         path = self._config_path(image_id)
         if path is None or not path.is_file():
             return None
-        data = path.read_bytes()
+        try:
+            data = path.read_bytes()
+        except OSError as err:  # a cache dir shared with another user, a failing disk
+            log.warning("ignoring the cached config %s: %s", path, err.strerror)
+            return None
         if "sha256:" + hashlib.sha256(data).hexdigest() != image_id:
             log.warning("ignoring the cached config %s: its digest is not the image id", path)
             return None
