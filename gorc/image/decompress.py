@@ -61,12 +61,15 @@ def check_media_type(media_type: str, digest: str) -> None:
 
     An empty media type (classic ``docker save``) is accepted: the content decides.
     """
-    if not media_type:
-        return
-    for prefix in _LAYER_TYPE_PREFIXES:
-        if media_type.startswith(prefix) and media_type[len(prefix):] in _LAYER_TYPE_SUFFIXES:
-            return
-    raise LayerError(f"cannot read layer {short(digest)}: unsupported media type {media_type}")
+    if media_type and not is_layer_media_type(media_type):
+        raise LayerError(f"cannot read layer {short(digest)}: unsupported media type "
+                         f"{media_type}")
+
+
+def is_layer_media_type(media_type: str) -> bool:
+    """True for the OCI and Docker layer types gorc reads: a tar, plain, gzip or zstd."""
+    return any(media_type.startswith(prefix) and media_type[len(prefix):] in _LAYER_TYPE_SUFFIXES
+               for prefix in _LAYER_TYPE_PREFIXES)
 
 
 class HashingReader:

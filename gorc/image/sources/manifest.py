@@ -16,6 +16,7 @@ from typing import Any, BinaryIO
 
 from gorc.errors import ImageReferenceError, ImageSourceError, LayerError
 from gorc.image.config import diff_ids, parse_config
+from gorc.image.decompress import is_layer_media_type, short
 from gorc.image.platform import Platform, choose, platform_of
 from gorc.image.reference import check_digest
 from gorc.image.sources.base import LayerBlob, OpenedImage
@@ -30,13 +31,6 @@ CONFIG_TYPES = frozenset({
     "application/vnd.oci.image.config.v1+json",
     "application/vnd.docker.container.image.v1+json",
 })
-_LAYER_PREFIXES = (
-    "application/vnd.oci.image.layer.v1.tar",
-    "application/vnd.oci.image.layer.nondistributable.v1.tar",
-    "application/vnd.docker.image.rootfs.diff.tar",
-    "application/vnd.docker.image.rootfs.foreign.diff.tar",
-)
-_LAYER_SUFFIXES = ("", "+gzip", "+zstd", ".gzip", ".zstd")
 
 REF_NAME = "org.opencontainers.image.ref.name"
 CONTAINERD_NAME = "io.containerd.image.name"
@@ -204,10 +198,6 @@ class ManifestWalker:
 
 def check_layer_type(layer: Descriptor) -> None:
     """Refuse a layer that is not a tar, plain or compressed (gzip, zstd)."""
-    media_type = layer.media_type
-    for prefix in _LAYER_PREFIXES:
-        if media_type.startswith(prefix) and media_type[len(prefix):] in _LAYER_SUFFIXES:
-            return
-    raise LayerError(
-        f"cannot read layer {layer.digest[:19]}...: unsupported media type {media_type or '(none)'}"
-    )
+    if not is_layer_media_type(layer.media_type):
+        raise LayerError(f"cannot read layer {short(layer.digest)}: unsupported media type "
+                         f"{layer.media_type or '(none)'}")
