@@ -39,6 +39,7 @@ from gorc.image.blobpass import read_blob
 from gorc.image.decompress import check_media_type, short
 from gorc.image.gcpause import gc_paused
 from gorc.image.sources.base import LayerBlob
+from gorc.image.sources.store import SliceReader
 from gorc.image.tarindex import TarContents, TarEntry
 
 log = logging.getLogger(__name__)
@@ -79,49 +80,9 @@ class LayerIndex:
     def open_data(self, offset: int, size: int) -> BinaryIO:
         """A seekable stream over ``size`` bytes at ``offset`` of the layer tar."""
         try:
-            handle = open(self.tar_path, "rb")  # noqa: SIM115 - the stream owns it
+            return io.BufferedReader(SliceReader(str(self.tar_path), offset, size))
         except OSError as err:
             raise LayerError(f"cannot read layer {short(self.diff_id)}: {err.strerror}") from err
-        return io.BufferedReader(_Slice(handle, offset, size))
-
-
-class _Slice(io.RawIOBase):
-    """A window ``[start, start + size)`` over an open file, seekable within itself."""
-
-    def __init__(self, handle: BinaryIO, start: int, size: int) -> None:
-        super().__init__()
-        self._handle = handle
-        self._start = start
-        self._size = size
-        self._pos = 0
-
-    def readable(self) -> bool:
-        return True
-
-    def seekable(self) -> bool:
-        return True
-
-    def tell(self) -> int:
-        return self._pos
-
-    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
-        base = {io.SEEK_SET: 0, io.SEEK_CUR: self._pos, io.SEEK_END: self._size}[whence]
-        self._pos = max(0, base + offset)
-        return self._pos
-
-    def readinto(self, buffer: bytearray | memoryview) -> int:  # type: ignore[override]
-        count = max(0, min(len(buffer), self._size - self._pos))
-        if not count:
-            return 0
-        self._handle.seek(self._start + self._pos)
-        data = self._handle.read(count)
-        buffer[:len(data)] = data
-        self._pos += len(data)
-        return len(data)
-
-    def close(self) -> None:
-        self._handle.close()
-        super().close()
 
 
 class LayerStore:
