@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import posixpath
 
-from gorc.image.fs import FileSystem, FileType, SymlinkLoopError, normalize
+from gorc.image.fs import FileSystem, FileType, normalize
 from gorc.image.inventory.model import ProgramInfo
 from gorc.image.inventory.record import Recorder
 from gorc.model import ImageSummary
@@ -61,11 +61,7 @@ def collect_programs(fs: FileSystem, dirs: tuple[str, ...]) -> tuple[ProgramInfo
 
 
 def _real_executable(fs: FileSystem, path: str) -> str | None:
-    try:
-        real = fs.resolve(path)
-    except SymlinkLoopError:
-        return None
-    info = fs.lstat(real) if real else None
+    info = fs.stat(path)
     if info is None or info.type is not FileType.FILE or not info.is_executable:
         return None
     return info.path
