@@ -16,6 +16,7 @@ import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 
+from gorc.binary.interpreter import interpreter_family
 from gorc.binary.needs import UNKNOWN_PROGRAM, build_tags, is_cgo_lookup
 from gorc.image.inventory import Inventory, UserResolution
 from gorc.image.inventory.certs import CERT_DIRS, CERT_FILES
@@ -25,6 +26,7 @@ from gorc.model import (
     Finding,
     ImageLocation,
     ImageSummary,
+    LibcFamily,
     Need,
     NeedKind,
     Provides,
@@ -213,7 +215,7 @@ def _libc_resolver_forced(ctx: _Context) -> str | None:
     glibc's default order themselves. musl has no NSS and reads /etc/hosts first.
     """
     report = ctx.report
-    glibc = report is not None and "ld-linux" in (report.interpreter or "")
+    glibc = report is not None and interpreter_family(report.interpreter) is LibcFamily.GLIBC
     if is_cgo_lookup(ctx.need.name) and glibc:
         godebug = " ".join(filter(None, (ctx.summary.env_value("GODEBUG"),
                                          report.go.setting("DefaultGODEBUG")

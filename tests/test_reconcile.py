@@ -164,6 +164,9 @@ NO_NSSWITCH = NsswitchInfo(conf_exists=False)
      (), ["CCG111"]),
     ("net._C2func_getaddrinfo", _report(interpreter=GLIBC), (("GODEBUG", "netdns=cgo+1"),),
      ["CCG111"]),
+    # glibc's loader on ppc64le and s390x is ld64.so.*, not ld-linux*.
+    ("net._C2func_getaddrinfo", _report(interpreter="/lib64/ld64.so.2",
+                                        settings=(("-tags", "netcgo"),)), (), ["CCG111"]),
     # musl has no NSS; a forced cgo lookup there reads /etc/hosts first.
     ("net._C2func_getaddrinfo", _report(interpreter="/lib/ld-musl-x86_64.so.1",
                                         settings=(("-tags", "netcgo"),)), (), []),

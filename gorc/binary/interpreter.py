@@ -38,13 +38,25 @@ class Loader:
     elf: ElfInfo | None = None
 
 
+def interpreter_family(interpreter: str | None) -> LibcFamily | None:
+    """The libc family a PT_INTERP path names by its file name alone, or None.
+
+    glibc's loaders are ld-linux*.so (x86, arm, arm64...), ld64.so.* (ppc64le,
+    s390x) and ld.so.1 (mips, ppc32); musl's are ld-musl-$ARCH.so.1.
+    """
+    name = posixpath.basename(interpreter or "")
+    if name.startswith("ld-musl"):
+        return LibcFamily.MUSL
+    if name.startswith(("ld-linux", "ld64.so", "ld.so")):
+        return LibcFamily.GLIBC
+    return None
+
+
 def binary_family(elf: ElfInfo) -> LibcFamily | None:
     """The libc family a binary was linked for, from its interpreter and version needs."""
-    interp = posixpath.basename(elf.interpreter or "")
-    if interp.startswith("ld-musl"):
-        return LibcFamily.MUSL
-    if interp.startswith(("ld-linux", "ld64.so", "ld.so")):
-        return LibcFamily.GLIBC
+    named = interpreter_family(elf.interpreter)
+    if named is not None:
+        return named
     if any(v.startswith("GLIBC_") for n in elf.version_needs for v in n.versions):
         return LibcFamily.GLIBC
     return None
@@ -98,9 +110,4 @@ def _loader_family(
         return LibcFamily.GLIBC
     if b"musl libc" in data or "musl" in real:
         return LibcFamily.MUSL
-    name = posixpath.basename(interpreter)
-    if name.startswith("ld-musl"):
-        return LibcFamily.MUSL
-    if name.startswith(("ld-linux", "ld64.so", "ld.so")):
-        return LibcFamily.GLIBC
-    return None
+    return interpreter_family(interpreter)
