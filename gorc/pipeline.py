@@ -24,15 +24,6 @@ log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
-class BuildSpec:
-    """Build the image from a context directory before inspecting it (``--build``)."""
-
-    context: Path
-    dockerfile: str | None = None
-    build_args: tuple[tuple[str, str], ...] = ()
-
-
-@dataclass(frozen=True, slots=True)
 class InspectRequest:
     """What ``gorc inspect`` was asked to do."""
 
@@ -40,7 +31,7 @@ class InspectRequest:
     platform: str | None = None
     source: Path | None = None
     dockerfile: Path | None = None
-    build: BuildSpec | None = None
+    build: BuildRequest | None = None
     insecure_registries: tuple[str, ...] = ()
     cache_dir: Path | None = None
     strict: bool = False
@@ -57,7 +48,7 @@ def inspect_image(request: InspectRequest) -> Result:
         platform=platform,
         cache_dir=request.cache_dir,
         insecure_registries=request.insecure_registries,
-        build=_build_request(request.build),
+        build=request.build,
     ) as image:
         result = _audit(image)
     return replace(
@@ -89,20 +80,6 @@ def _audit(image: Image) -> Result:
         needs=needs,
         provides=provides,
         unknowns=(*inventory.unknowns, *verdict.unknowns, *need_unknowns),
-    )
-
-
-def _build_request(spec: BuildSpec | None) -> BuildRequest | None:
-    """The image source's build request for ``--build``, if asked."""
-    if spec is None:
-        return None
-    from gorc.image.open import BuildRequest
-
-    return BuildRequest(
-        context=spec.context,
-        dockerfile=spec.dockerfile,
-        build_args=dict(spec.build_args),
-        tag=None,
     )
 
 

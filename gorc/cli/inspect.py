@@ -84,20 +84,21 @@ def command(
 ) -> int:
     """Audit a container image: will its Go programs start there, and what is missing."""
     from gorc.cli.render import render
-    from gorc.pipeline import BuildSpec, InspectRequest, inspect_image
+    from gorc.image.sources.engine_build import BuildRequest
+    from gorc.pipeline import InspectRequest, inspect_image
 
     specs = _parse_outputs(output)
-    build_spec = None
+    build_request = None
     if build is not None:
         dockerfile_name = str(dockerfile) if dockerfile else None
-        build_spec = BuildSpec(build, dockerfile_name, _parse_build_args(build_arg or []))
+        build_request = BuildRequest(build, dockerfile_name, _parse_build_args(build_arg or []))
     request = InspectRequest(
         reference=image,
         platform=platform,
         source=_existing_dir(source, "--source"),
         # with --build the Dockerfile is named inside the context, the engine checks it
         dockerfile=dockerfile if build is not None else _existing_file(dockerfile),
-        build=build_spec,
+        build=build_request,
         insecure_registries=tuple(insecure_registry or ()),
         cache_dir=cache_dir,
         strict=strict,
@@ -111,14 +112,14 @@ def _parse_outputs(output: list[str] | None) -> list[OutputSpec]:
     return [parse_output_spec(text) for text in (output or ["text"])]
 
 
-def _parse_build_args(pairs: list[str]) -> tuple[tuple[str, str], ...]:
-    parsed = []
+def _parse_build_args(pairs: list[str]) -> dict[str, str]:
+    parsed = {}
     for pair in pairs:
         key, sep, value = pair.partition("=")
         if not sep or not key:
             raise UsageError(f"--build-arg {pair!r}: expected KEY=VALUE")
-        parsed.append((key, value))
-    return tuple(parsed)
+        parsed[key] = value
+    return parsed
 
 
 def _existing_dir(path: Path | None, option: str) -> Path | None:
