@@ -72,13 +72,19 @@ def _follow(events: Any, request: BuildRequest) -> str:
         aux = event.get("aux")
         if isinstance(aux, Mapping) and isinstance(aux.get("ID"), str):
             image_id = str(aux["ID"])
-        if "error" in event:
-            detail = event.get("errorDetail")
-            message = detail.get("message") if isinstance(detail, Mapping) else None
+        message = engine_error(event)
+        if message is not None:
             where = f" at step {step!r}" if step else ""
-            raise ImageSourceError(
-                f"cannot build from {request.context}{where}: {message or event['error']}"
-            )
+            raise ImageSourceError(f"cannot build from {request.context}{where}: {message}")
     if image_id is None:
         raise ImageSourceError(f"cannot build from {request.context}: the engine gave no image id")
     return image_id
+
+
+def engine_error(event: Mapping[str, Any]) -> str | None:
+    """The engine's message when an event of a build or pull stream reports an error."""
+    if "error" not in event:
+        return None
+    detail = event.get("errorDetail")
+    message = detail.get("message") if isinstance(detail, Mapping) else None
+    return str(message or event["error"])

@@ -16,6 +16,7 @@ from rich.progress import (
 )
 
 from gorc.errors import ImageSourceError
+from gorc.image.sources.engine_build import engine_error
 
 
 def follow_pull(events: Iterable[Mapping[str, Any]], what: str) -> None:
@@ -30,10 +31,9 @@ def follow_pull(events: Iterable[Mapping[str, Any]], what: str) -> None:
                   disable=not console.is_terminal) as progress:
         tasks: dict[str, TaskID] = {}
         for event in events:
-            if "error" in event:
-                detail = event.get("errorDetail")
-                message = detail.get("message") if isinstance(detail, Mapping) else None
-                raise ImageSourceError(f"cannot pull {what}: {message or event['error']}")
+            message = engine_error(event)
+            if message is not None:
+                raise ImageSourceError(f"cannot pull {what}: {message}")
             _advance(progress, tasks, event)
 
 
