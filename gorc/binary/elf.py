@@ -296,11 +296,18 @@ class _DynamicReader:
     def _version_needs(self, by_tag: dict[int, int]) -> tuple[VersionNeed, ...]:
         offset, count = self._table(by_tag, _DT_VERNEED, _DT_VERNEEDNUM)
         needs = []
+        # One budget for the Vernaux entries of all Verneeds: per-list bounds alone
+        # would let a damaged file chain 65536 x 65536 overlapping records.
+        budget = _MAX_VERSION_ENTRIES
         for _ in range(count):
             _version, cnt, file, aux, nxt = self._record(offset, "HHIII")
             versions = []
             aux_offset = offset + aux
-            for _ in range(min(cnt, _MAX_VERSION_ENTRIES)):
+            for _ in range(cnt):
+                budget -= 1
+                if budget < 0:
+                    raise BinaryError("cannot read ELF: more than "
+                                      f"{_MAX_VERSION_ENTRIES} needed symbol versions")
                 _hash, _flags, _other, name, aux_next = self._record(aux_offset, "IHHII")
                 versions.append(self._string(name))
                 if aux_next == 0:

@@ -307,3 +307,32 @@ def test_short_reads(probes: ProbeBuilder) -> None:
     data = probes.build("cgo", "cgo-glibc").read_bytes()
     assert read_elf(_Trickle(data)) == read_elf(io.BytesIO(data))  # type: ignore[arg-type]
     assert read_buildinfo(_Trickle(data)) == read_buildinfo(io.BytesIO(data))  # type: ignore[arg-type]
+
+
+def _verneed_chain(needs: int, aux_entries: int) -> bytes:
+    """An ELF whose ``needs`` Verneed entries all point at one chain of Vernaux entries."""
+    vaddr = craft.layout_addresses(craft.ElfSpec(loads=[craft.Load(b""), craft.Load(b"")]))[1]
+    strtab, verneed = 80, 96
+    aux = verneed + 16 * needs
+    dynamic = struct.pack("<10q", 5, vaddr + strtab, 10, 16, 0x6FFFFFFE, vaddr + verneed,
+                          0x6FFFFFFF, needs, 0, 0)
+    data = bytearray(dynamic + b"\0libc.so.6".ljust(16, b"\0"))
+    for i in range(needs):
+        data += struct.pack("<HHIII", 1, 0xFFFF, 1, aux - (verneed + 16 * i),
+                            16 if i < needs - 1 else 0)
+    data += struct.pack("<IHHII", 0, 0, 0, 0, 16) * (aux_entries - 1)
+    data += struct.pack("<IHHII", 0, 0, 0, 0, 0)
+    spec = craft.ElfSpec(loads=[craft.Load(b"\0" * 16), craft.Load(bytes(data))],
+                         with_sections=False)
+    elf = bytearray(craft.build_elf(spec))
+    # program header 0 becomes the PT_DYNAMIC over the dynamic array of load 1
+    struct.pack_into("<IIQQQQQQ", elf, 64, craft.PT_DYNAMIC, craft.PF_R, vaddr - craft.BASE,
+                     vaddr, vaddr, len(dynamic), len(dynamic), 8)
+    return bytes(elf)
+
+
+def test_version_needs_share_one_bound() -> None:
+    # every Verneed walks the same long Vernaux chain: bounded in total, not per list
+    assert len(read_elf(io.BytesIO(_verneed_chain(1, 1000))).version_needs[0].versions) == 1000
+    with pytest.raises(BinaryError, match="needed symbol versions"):
+        read_elf(io.BytesIO(_verneed_chain(8, 40000)))
