@@ -123,6 +123,18 @@ def test_zoneinfo_env_zip_must_be_stored() -> None:
     assert any(u.what == "/z/broken.zip" for u in broken.unknowns)
 
 
+def test_zoneinfo_env_zip_encrypted_entry() -> None:
+    data = bytearray(_zip(zipfile.ZIP_STORED))
+    data[6] |= 1  # general purpose bit 0 (encrypted), in the local header...
+    central = data.index(b"PK\x01\x02")
+    data[central + 8] |= 1  # ...and in the central directory
+    fs = MemoryFileSystem()
+    fs.add("/z/encrypted.zip", bytes(data))
+    encrypted = inventory(fs, env={"ZONEINFO": "/z/encrypted.zip"})
+    assert encrypted.zoneinfo == ()
+    assert any("encrypted" in note for note in encrypted.notes)
+
+
 def test_nsswitch_hosts_line() -> None:
     fs = MemoryFileSystem()
     fs.add("/etc/nsswitch.conf",

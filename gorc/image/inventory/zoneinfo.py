@@ -25,6 +25,8 @@ log = logging.getLogger(__name__)
 ZONE_DIRS = ("/usr/share/zoneinfo", "/usr/share/lib/zoneinfo", "/usr/lib/locale/TZ")
 _PROBES = ("UTC", "Etc/UTC")
 _TZIF = b"TZif"
+#: General purpose bit 0 of a zip entry: the entry is encrypted (APPNOTE.TXT 4.4.4).
+_ZIP_ENCRYPTED = 0x1
 #: How many directory entries to look at for a zone file before giving up.
 _SCAN_LIMIT = 256
 
@@ -94,6 +96,10 @@ def _zip_ok(fs: FileSystem, path: str, rec: Recorder) -> bool:
                     continue
                 if info.compress_type != zipfile.ZIP_STORED:
                     rec.note(f"{path}: {name} is compressed; Go reads only stored zip entries")
+                    continue
+                if info.flag_bits & _ZIP_ENCRYPTED:
+                    # zipfile refuses it (RuntimeError); Go would read ciphertext, not TZif
+                    rec.note(f"{path}: {name} is encrypted; Go cannot read it as zone data")
                     continue
                 with archive.open(info) as entry:
                     if entry.read(len(_TZIF)) == _TZIF:
