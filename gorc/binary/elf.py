@@ -118,13 +118,15 @@ class ElfInfo:
         return Linkage.DYNAMIC if self.interpreter or self.needed else Linkage.STATIC
 
 
-def read_elf(stream: BinaryIO) -> ElfInfo:
-    """Read what starting this ELF needs; raises BinaryError on a malformed file."""
-    return guarded("ELF", lambda: _read_elf(stream))
+def read_elf(stream: BinaryIO, layout: ElfLayout | None = None) -> ElfInfo:
+    """Read what starting this ELF needs; raises BinaryError on a malformed file.
+
+    ``layout`` may be passed when the caller already read it with :func:`read_layout`.
+    """
+    return guarded("ELF", lambda: _read_elf(stream, layout or read_layout(stream)))
 
 
-def _read_elf(stream: BinaryIO) -> ElfInfo:
-    layout = read_layout(stream)
+def _read_elf(stream: BinaryIO, layout: ElfLayout) -> ElfInfo:
     interp = _read_interpreter(stream, layout)
     dyn = _DynamicReader(stream, layout).read()
     return ElfInfo(

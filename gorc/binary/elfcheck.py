@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 from gorc.binary import advice
 from gorc.binary.buildinfo import read_buildinfo
-from gorc.binary.elf import ElfInfo, ElfType, read_elf
+from gorc.binary.elf import ElfInfo, ElfType, read_elf, read_layout
 from gorc.binary.judgement import Judgement, subject
 from gorc.binary.ldconfig import LD_SO_CACHE
 from gorc.binary.loader import (
@@ -63,9 +63,9 @@ class ElfCheck:
         """Read the ELF, run the checks in the kernel's order, and build the report."""
         try:
             with self.judge.fs.open(self.path) as stream:
-                self.elf = read_elf(stream)
-                stream.seek(0)
-                self.go = read_buildinfo(stream)
+                layout = read_layout(stream)
+                self.elf = read_elf(stream, layout)
+                self.go = read_buildinfo(stream, layout)
         except GorcError as err:
             return self.judge.unreadable(self.path, self.entrypoint, str(err))
         runnable = self._check(self.elf)

@@ -133,7 +133,7 @@ def read_binary_needs(fs: FileSystem, path: str, image_name: str = "",
     try:
         with fs.open(path) as stream:
             layout = read_layout(stream)
-            elf = read_elf(stream)
+            elf = read_elf(stream, layout)
             if buildinfo is None:
                 buildinfo = read_buildinfo(stream, layout)
             funcs = read_go_functions(stream, layout, WANTED)
