@@ -5,6 +5,8 @@ from __future__ import annotations
 import io
 import zipfile
 
+import pytest
+
 from gorc.image.fs import MemoryFileSystem
 from tests.image.inventory_kit import PEM, TZIF, inventory
 
@@ -133,6 +135,25 @@ def test_zoneinfo_env_zip_encrypted_entry() -> None:
     encrypted = inventory(fs, env={"ZONEINFO": "/z/encrypted.zip"})
     assert encrypted.zoneinfo == ()
     assert any("encrypted" in note for note in encrypted.notes)
+
+
+def _damaged_zip(field: str) -> bytes:
+    data = bytearray(_zip(zipfile.ZIP_STORED))
+    if field == "strong-encryption":  # zipfile: NotImplementedError
+        data[data.index(b"PK\x01\x02") + 8] |= 0x40
+    else:  # a central directory size past the file's start, zipfile: negative seek
+        end = data.index(b"PK\x05\x06")
+        data[end + 12:end + 16] = (0x7FFFFF).to_bytes(4, "little")
+    return bytes(data)
+
+
+@pytest.mark.parametrize("field", ["strong-encryption", "directory-size"])
+def test_zoneinfo_env_zip_damaged_headers(field: str) -> None:
+    fs = MemoryFileSystem()
+    fs.add("/z/bad.zip", _damaged_zip(field))
+    bad = inventory(fs, env={"ZONEINFO": "/z/bad.zip"})
+    assert bad.zoneinfo == ()
+    assert any(u.what == "/z/bad.zip" for u in bad.unknowns)
 
 
 def test_nsswitch_hosts_line() -> None:

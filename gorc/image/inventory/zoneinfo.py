@@ -104,6 +104,10 @@ def _zip_ok(fs: FileSystem, path: str, rec: Recorder) -> bool:
                 with archive.open(info) as entry:
                     if entry.read(len(_TZIF)) == _TZIF:
                         return True
-    except (ImageSourceError, zipfile.BadZipFile, OSError, EOFError) as err:
+    # zipfile reports damage in many ways: BadZipFile, and for crafted headers a
+    # negative seek (ValueError), an unsupported feature (NotImplementedError), or
+    # encryption flagged in a local header only (RuntimeError)
+    except (ImageSourceError, zipfile.BadZipFile, OSError, EOFError, ValueError,
+            NotImplementedError, RuntimeError) as err:
         rec.unknown(path, f"cannot read zone data zip: {err}")
     return False
