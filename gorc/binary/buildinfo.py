@@ -78,8 +78,8 @@ def _read_raw(stream: BinaryIO, layout: ElfLayout) -> tuple[str, str] | None:
     header = window[at:]
     ptr_size, flags = header[14], header[15]
     if flags & _FLAG_INLINE:
-        version, rest = _uvarint_string(header[_HEADER_SIZE:])
-        modinfo, _ = _uvarint_string(rest)
+        version, after = _uvarint_string(stream, layout, start + at + _HEADER_SIZE)
+        modinfo, _ = _uvarint_string(stream, layout, after)
     else:
         reader = _PointerReader(stream, layout, ptr_size, bool(flags & _FLAG_BIG_ENDIAN))
         version = reader.string_at(reader.pointer(header, 16))
@@ -97,17 +97,25 @@ def _data_start(layout: ElfLayout) -> int | None:
     return None if segment is None else segment.offset
 
 
-def _uvarint_string(data: bytes) -> tuple[bytes, bytes]:
-    """A uvarint length and that many bytes (encoding/binary.Uvarint), and the rest."""
+def _uvarint_string(stream: BinaryIO, layout: ElfLayout, offset: int) -> tuple[bytes, int]:
+    """A uvarint length and that many bytes at file ``offset`` (encoding/binary.Uvarint),
+    and the offset after them.
+
+    Read from the file, not from the window the magic was found in: a program
+    with many dependencies has module info longer than that window.
+    """
     length = shift = 0
-    for i, byte in enumerate(data[:10]):
+    for i, byte in enumerate(read_at(stream, offset, 10, layout.file_size)):
         length |= (byte & 0x7F) << shift
         shift += 7
         if byte < 0x80:
-            end = i + 1 + length
-            if end > len(data):
-                raise BinaryError("cannot read Go build info: a string runs past the blob")
-            return data[i + 1:end], data[end:]
+            if length > _MAX_STRING:
+                raise BinaryError("cannot read Go build info: a string is too long")
+            data = read_at(stream, offset + i + 1, length, layout.file_size)
+            if len(data) < length:
+                raise BinaryError("cannot read Go build info: a string runs past the end "
+                                  "of the file")
+            return data, offset + i + 1 + length
     raise BinaryError("cannot read Go build info: bad string length")
 
 

@@ -185,6 +185,16 @@ def test_inline_length_past_the_blob() -> None:
         read_buildinfo(io.BytesIO(bytes(data)))
 
 
+def test_module_info_longer_than_the_magic_window() -> None:
+    # ~800 dependencies: the inline strings run past the 64 KiB searched for the magic
+    deps = "".join(f"dep\tgithub.com/org/module{i:04d}\tv1.2.3\th1:{'A' * 43}=\n"
+                   for i in range(800))
+    modinfo = MODINFO + deps
+    data = craft.go_elf_inline("go1.22.1", modinfo)
+    assert len(modinfo) > 64 * 1024
+    assert read_buildinfo(io.BytesIO(data)) == parse_modinfo("go1.22.1", modinfo)
+
+
 def test_non_elf_is_an_error() -> None:
     with pytest.raises(BinaryError):
         read_buildinfo(io.BytesIO(b"#!/bin/sh\n"))
