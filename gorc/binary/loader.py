@@ -35,7 +35,7 @@ from gorc.binary.loadreport import (
     highest_version,
     version_key,
 )
-from gorc.errors import BinaryError, GorcError
+from gorc.errors import GorcError
 from gorc.image.fs import FileSystem
 from gorc.model import LibcFamily
 
@@ -281,7 +281,7 @@ class _Resolver:
         try:
             with self.fs.open(real) as stream:
                 return read_elf(stream)
-        except (BinaryError, GorcError) as err:
+        except GorcError as err:
             self.skipped.append((real, str(err)))
             return None
 

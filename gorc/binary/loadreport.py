@@ -13,7 +13,6 @@ class SearchStep(StrEnum):
     """The loader search step that found a needed library (values are evidence text)."""
 
     PATH = "path"
-    LOADED = "already loaded"
     MUSL_SELF = "musl libc itself"
     RPATH = "DT_RPATH"
     LD_LIBRARY_PATH = "LD_LIBRARY_PATH"
