@@ -116,7 +116,9 @@ def judge_image(fs: FileSystem, summary: ImageSummary, image_name: str) -> Image
     findings.extend(_plan_findings(judge, plan))
     unknowns: list[Unknown] = [*_foreign_os(summary, image_name),
                                *(u for j in judgements for u in j.unknowns)]
-    done = {_real(fs, j.report.path) for j in judgements}
+    # a missing program's report path is its name as written ("app"), not a file
+    done = {_real(fs, j.report.path) for j in judgements
+            if j.report.format is not BinaryFormat.MISSING}
     for path in _go_programs(fs, image_name, unknowns):
         if _real(fs, path) not in done:
             result = judge.judge(path, entrypoint=False)

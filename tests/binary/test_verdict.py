@@ -427,6 +427,15 @@ def test_every_go_binary_is_reported(static_go: bytes, cgo_glibc: bytes) -> None
     assert verdict.runnable is True
 
 
+def test_go_binary_named_like_a_missing_bare_command(static_go: bytes) -> None:
+    """Cmd ["app"] not on PATH is missing; the Go binary /app is still reported."""
+    fs = MemoryFileSystem()
+    fs.add("/app", static_go, 0o755)
+    verdict = judge_image(fs, summary(None, ("app",), env=(("PATH", "/usr/bin"),)), "img")
+    assert rules(verdict.findings) == ["CCG200"]
+    assert [(r.path, r.entrypoint) for r in verdict.binaries] == [("app", True), ("/app", False)]
+
+
 def test_executed_program_missing() -> None:
     """A program the code runs but the image lacks: not runnable, no path."""
     verdict = judge_program(MemoryFileSystem(), summary(), "curl")
