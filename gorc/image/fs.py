@@ -141,12 +141,16 @@ class FileSystem(ABC):
             current = candidate
         return current
 
-    def stat(self, path: str) -> FileInfo | None:
-        """The entry ``path`` leads to after following symlinks, or None (also on loops)."""
+    def _resolve_quietly(self, path: str) -> str | None:
+        """:meth:`resolve`, with a symlink loop taken as leading nowhere (None)."""
         try:
-            real = self.resolve(path)
+            return self.resolve(path)
         except SymlinkLoopError:
             return None
+
+    def stat(self, path: str) -> FileInfo | None:
+        """The entry ``path`` leads to after following symlinks, or None (also on loops)."""
+        real = self._resolve_quietly(path)
         return None if real is None else self.lstat(real)
 
     def exists(self, path: str) -> bool:
@@ -275,10 +279,7 @@ class DirFileSystem(FileSystem):
 
     def listdir(self, path: str) -> list[str]:
         """See :meth:`FileSystem.listdir`."""
-        try:
-            real = self.resolve(path)
-        except SymlinkLoopError:
-            return []
+        real = self._resolve_quietly(path)
         if real is None:
             return []
         try:
@@ -325,7 +326,7 @@ class MemoryFileSystem(FileSystem):
 
     def listdir(self, path: str) -> list[str]:
         """See :meth:`FileSystem.listdir`."""
-        real = self.resolve(path)
+        real = self._resolve_quietly(path)
         if real is None:
             return []
         prefix = real.rstrip("/") + "/"

@@ -18,7 +18,7 @@ from collections.abc import Collection, Iterator, Sequence
 from typing import BinaryIO
 
 from gorc.errors import ImageSourceError
-from gorc.image.fs import FileInfo, FileSystem, FileType, SymlinkLoopError, normalize
+from gorc.image.fs import FileInfo, FileSystem, FileType, normalize
 from gorc.image.gcpause import gc_paused
 from gorc.image.layers import LayerIndex
 from gorc.image.tarindex import HARDLINK, TarEntry
@@ -101,10 +101,7 @@ class SquashedFileSystem(FileSystem):
         names = self._children.get(path)
         if names is not None:  # a real directory's own path: nothing to resolve
             return sorted(names)
-        try:
-            real = self.resolve(path)
-        except SymlinkLoopError:
-            return []
+        real = self._resolve_quietly(path)
         if real is None:
             return []
         return sorted(self._children.get(real, ()))
@@ -156,10 +153,7 @@ class SquashedFileSystem(FileSystem):
         """The diff_id of the layer that last wrote ``path`` (symlinks in parents followed)."""
         info = self.lstat(path)
         if info is None:
-            try:
-                real = self.resolve(posixpath.dirname(normalize(path)))
-            except SymlinkLoopError:
-                return None
+            real = self._resolve_quietly(posixpath.dirname(normalize(path)))
             if real is None:
                 return None
             info = self.lstat(posixpath.join(real, posixpath.basename(normalize(path))))
@@ -262,12 +256,6 @@ class SquashedFileSystem(FileSystem):
                 self._children[candidate] = set()
             current = candidate
         return current
-
-    def _resolve_quietly(self, path: str) -> str | None:
-        try:
-            return self.resolve(path)
-        except SymlinkLoopError:
-            return None
 
     def _remove(self, path: str) -> None:
         """Drop ``path`` and, for a directory, everything under it."""

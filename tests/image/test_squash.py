@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from gorc.errors import ImageSourceError
-from gorc.image.fs import FileType, SymlinkLoopError
+from gorc.image.fs import DirFileSystem, FileType, MemoryFileSystem, SymlinkLoopError
 from gorc.image.layers import LayerStore
 from gorc.image.sources.docker_archive import DockerArchiveSource
 from gorc.image.squash import SquashedFileSystem, squash
@@ -181,6 +181,19 @@ def test_symlink_loop(tmp_path: Path) -> None:
     assert not fs.exists("/a/x")
     assert fs.listdir("/a") == []
     assert sorted(i.path for i in fs.walk("/")) == ["/a", "/b", "/c"]
+
+
+def test_symlink_loop_in_memory_and_dir_filesystems(tmp_path: Path) -> None:
+    """Every FileSystem lists a looping path as empty, as the squashed one does."""
+    memory = MemoryFileSystem()
+    memory.add_symlink("/a", "b")
+    memory.add_symlink("/b", "a")
+    (tmp_path / "a").symlink_to("b")
+    (tmp_path / "b").symlink_to("a")
+    for fs in (memory, DirFileSystem(tmp_path)):
+        assert fs.listdir("/a") == []
+        assert fs.stat("/a") is None
+        assert sorted(i.path for i in fs.walk("/")) == ["/a", "/b"]
 
 
 def test_which_through_path(tmp_path: Path) -> None:
