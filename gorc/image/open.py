@@ -15,6 +15,7 @@ from typing import Any
 
 from gorc.errors import ImageSourceError
 from gorc.image.config import layer_commands, summarize
+from gorc.image.decompress import short
 from gorc.image.fs import DirFileSystem, FileSystem
 from gorc.image.platform import Platform, platform_of
 from gorc.image.reference import Reference, Transport, parse_reference
@@ -85,7 +86,7 @@ def _open_layered(
         _check_platform(opened, platform)
         indexes = []
         for position, blob in enumerate(opened.layers, start=1):
-            log.info("reading layer %s/%s %s", position, len(opened.layers), blob.digest[:19])
+            log.info("reading layer %s/%s %s", position, len(opened.layers), short(blob.digest))
             indexes.append(store.load(blob))
     summary = summarize(opened.reference, opened.digest, opened.config)
     filesystem = squash(indexes, opened.reference)

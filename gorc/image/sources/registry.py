@@ -26,6 +26,7 @@ import requests
 import urllib3.exceptions
 
 from gorc.errors import ImageSourceError
+from gorc.image.decompress import short
 from gorc.image.platform import Platform
 from gorc.image.reference import DOCKER_HUB, ImageName
 from gorc.image.sources.auth import Credentials, find_credentials, parse_challenge
@@ -107,7 +108,7 @@ class RegistryClient:
     def _fail(self, path: str, response: requests.Response) -> None:
         status = response.status_code
         response.close()
-        what = f"{self.name}" if path.startswith("manifests/") else f"blob {path[6:25]}..."
+        what = f"{self.name}" if path.startswith("manifests/") else f"blob {short(path[6:])}"
         if status == 401:
             raise ImageSourceError(
                 f"cannot read {what}: the registry refused the credentials "

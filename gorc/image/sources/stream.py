@@ -13,6 +13,7 @@ import requests
 import urllib3.exceptions
 
 from gorc.errors import LayerError
+from gorc.image.decompress import short
 
 _STREAM_ERRORS = (urllib3.exceptions.HTTPError, requests.RequestException, OSError)
 
@@ -31,7 +32,7 @@ class ResponseStream(io.RawIOBase):
         try:
             data = self._response.raw.read(len(buffer), decode_content=True)
         except _STREAM_ERRORS as err:
-            raise LayerError(f"cannot read layer {self._digest[:19]}...: {err}") from err
+            raise LayerError(f"cannot read layer {short(self._digest)}: {err}") from err
         count = len(data)
         memoryview(buffer)[:count] = data
         return count
