@@ -91,14 +91,19 @@ def locate(fs: FileSystem, name: str, summary: ImageSummary) -> str | None:
     """
     if "/" not in name:
         return fs.which(name, image_path(summary))
-    if name.endswith(("/", "/.")):
+    return locate_file(fs, name, summary.working_dir)
+
+
+def locate_file(fs: FileSystem, path: str, working_dir: str | None) -> str | None:
+    """The regular file ``path`` names (a relative one from ``working_dir``), or None."""
+    if path.endswith(("/", "/.")):
         # path resolution wants a directory there (path_resolution(7)): exec
         # "/app/" fails with ENOTDIR even when /app is a program
         return None
-    if not name.startswith("/"):
-        name = posixpath.join(summary.working_dir or "/", name)
-    info = fs.stat(name)
-    return normalize(name) if info is not None and info.type is FileType.FILE else None
+    if not path.startswith("/"):
+        path = posixpath.join(working_dir or "/", path)
+    info = fs.stat(path)
+    return normalize(path) if info is not None and info.type is FileType.FILE else None
 
 
 def shell_command_word(script: str) -> str | None:

@@ -11,7 +11,7 @@ import posixpath
 import re
 from typing import TYPE_CHECKING
 
-from gorc.binary.entrypoint import image_path
+from gorc.binary.entrypoint import image_path, locate_file
 from gorc.binary.judgement import MAX_INTERPRETER_DEPTH, Judgement, subject
 from gorc.model import BinaryFormat, BinaryReport, Finding, Severity, Unknown
 from gorc.rules import finding
@@ -66,8 +66,9 @@ class ScriptCheck:
 
     def _programs(self, interp: str, arg: str) -> list[tuple[str, str | None]]:
         """(name, located path) for the interpreter and, for ``env prog``, the program."""
-        where = posixpath.join(self.judge.summary.working_dir or "/", interp)
-        found = where if interp and self.judge.fs.is_file(where) else None
+        # binfmt_script opens the name as a path, relative ones from the cwd: no PATH search
+        found = locate_file(self.judge.fs, interp, self.judge.summary.working_dir) \
+            if interp else None
         programs = [(interp or "(empty '#!' line)", found)]
         if posixpath.basename(interp) == "env" and arg:
             # env's first word that is neither an option nor NAME=VALUE is the program.
@@ -83,13 +84,16 @@ class ScriptCheck:
         if found is None:
             crlf = " (the '#!' line ends in a carriage return: Windows line endings)" \
                 if name.endswith("\r") else ""
+            why = "is not in the image: 'no such file or directory'"
+            fix = (f"install {posixpath.basename(name)} in the image, or replace the script "
+                   "with the binary it runs")
+            if name.endswith(("/", "/.")):  # measured: "exec /e.sh: not a directory"
+                why = "ends in '/' as if it were a directory: 'not a directory'"
+                fix = "remove the trailing '/' from the '#!' line"
             findings.append(finding(
                 "CCG210", f"{subject(self.path, self.entrypoint)} is a script for "
-                f"{name.rstrip()}, which is not in the image: 'no such file or directory'"
-                f"{crlf}",
-                self.judge.location(self.path),
-                f"install {posixpath.basename(name)} in the image, or replace the script "
-                "with the binary it runs", path=self.path, interpreter=name))
+                f"{name.rstrip()}, which {why}{crlf}", self.judge.location(self.path),
+                fix, path=self.path, interpreter=name))
             return False
         verdict = self.judge.judge(found, False, self.depth + 1)
         findings.extend(verdict.findings)

@@ -258,6 +258,17 @@ def test_script_interpreter_missing() -> None:
         BinaryFormat.SCRIPT, "/bin/bash", False)
 
 
+def test_script_interpreter_with_a_trailing_slash(static_go: bytes) -> None:
+    """#!/bin/sh/ fails with ENOTDIR although /bin/sh is there (measured on the engine)."""
+    fs = MemoryFileSystem()
+    fs.add("/bin/sh", static_go, 0o755)
+    fs.add("/e.sh", b"#!/bin/sh/\necho hi\n", 0o755)
+    verdict = judge_image(fs, summary(("/e.sh",)), "img")
+    assert rules(verdict.findings) == ["CCG210"]
+    assert "'not a directory'" in verdict.findings[0].message
+    assert entry(verdict).runnable is False
+
+
 def test_script_env_program_through_path() -> None:
     """#!/usr/bin/env python3: env must exist and python3 must be on PATH."""
     needs(BUSYBOX)
