@@ -94,6 +94,8 @@ class ElfInfo:
     from DT_VERDEF (``.gnu.version_d``) without the VER_FLG_BASE entry, which
     names the file itself. ``stripped`` means no ``.symtab``; ``upx`` that the
     file carries UPX's marks, so its real headers and build info are hidden.
+    ``entry`` is e_entry: 0 in a plain shared library, set in one that can also
+    be run (glibc's ld.so, musl's libc.so).
     """
 
     elf_class: int
@@ -111,6 +113,7 @@ class ElfInfo:
     stripped: bool
     upx: bool
     has_go_buildinfo: bool
+    entry: int = 0
 
     @property
     def linkage(self) -> Linkage:
@@ -145,6 +148,7 @@ def _read_elf(stream: BinaryIO, layout: ElfLayout) -> ElfInfo:
         stripped=layout.section(".symtab") is None,
         upx=looks_packed(read_at(stream, 0, UPX_WINDOW, layout.file_size)),
         has_go_buildinfo=has_go_buildinfo(stream, layout),
+        entry=layout.entry,
     )
 
 

@@ -91,7 +91,9 @@ class ElfCheck:
                       "libraries are hidden until it unpacks itself",
                       "ship the unpacked binary; -ldflags '-s -w' makes it smaller")
             return None
-        if elf.elf_type in (ElfType.OTHER, ElfType.SHARED):
+        # binfmt_elf maps any ET_DYN and jumps to its entry: a shared object with one
+        # (glibc's ld.so in ENTRYPOINT ["/lib64/ld-linux-x86-64.so.2", "/app"]) runs.
+        if elf.elf_type is ElfType.OTHER or (elf.elf_type is ElfType.SHARED and not elf.entry):
             self._add("CCG212", f"{self.what} is an ELF {elf.elf_type} object, not a program "
                       "the kernel can start", "point the entrypoint at an executable")
             return False

@@ -85,6 +85,7 @@ class ElfLayout:
     segments: tuple[Segment, ...]
     sections: tuple[Section, ...]
     file_size: int
+    entry: int = 0
 
     @property
     def order(self) -> str:
@@ -192,7 +193,8 @@ def _read_layout(stream: BinaryIO) -> ElfLayout:
                               header["e_phentsize"])
     sections = _read_sections(stream, partial, header["e_shoff"], header["e_shnum"],
                               header["e_shentsize"], header["e_shstrndx"])
-    return ElfLayout(elf_class, little, machine, e_type, segments, sections, file_size)
+    return ElfLayout(elf_class, little, machine, e_type, segments, sections, file_size,
+                     header["e_entry"])
 
 
 @functools.cache

@@ -222,6 +222,19 @@ def test_neither_elf_nor_script() -> None:
     assert rules(judge_image(fs, summary(), "img").findings) == ["CCG212"]
 
 
+def test_loader_run_directly_starts() -> None:
+    """ENTRYPOINT ["/lib64/ld-linux-x86-64.so.2", ...]: ld.so is ET_DYN with an entry point;
+    the engine runs it (measured), unlike a plain library (e_entry 0)."""
+    fs = glibc_fs()
+    verdict = judge_image(fs, summary(("/lib64/ld-linux-x86-64.so.2", "/app")), "img")
+    assert (rules(verdict.findings), verdict.runnable) == ([], True)
+    library = Path("/lib/x86_64-linux-gnu/libz.so.1")
+    needs(library)
+    fs.add("/libz.so.1", library.resolve().read_bytes(), 0o755)
+    verdict = judge_image(fs, summary(("/libz.so.1",)), "img")
+    assert (rules(verdict.findings), verdict.runnable) == (["CCG212"], False)
+
+
 def test_damaged_elf_is_unknown() -> None:
     """A truncated ELF: CCG207 and an unknown, runnable unknown."""
     fs = MemoryFileSystem()
