@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import gzip
-import hashlib
 import io
 import json
 import tarfile
@@ -11,9 +9,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import zstandard
-
 from gorc.image.sources.base import OpenedImage
+from tests.image.layerkit import compress, digest
 
 OCI_INDEX = "application/vnd.oci.image.index.v1+json"
 OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
@@ -23,11 +20,6 @@ LAYER_TYPES = {
     "gzip": "application/vnd.oci.image.layer.v1.tar+gzip",
     "zstd": "application/vnd.oci.image.layer.v1.tar+zstd",
 }
-
-
-def digest(data: bytes) -> str:
-    """The sha256 digest of some bytes."""
-    return "sha256:" + hashlib.sha256(data).hexdigest()
 
 
 def tar_bytes(files: dict[str, bytes]) -> bytes:
@@ -40,15 +32,6 @@ def tar_bytes(files: dict[str, bytes]) -> bytes:
             info.mode = 0o755
             archive.addfile(info, io.BytesIO(data))
     return out.getvalue()
-
-
-def compress(data: bytes, kind: str) -> bytes:
-    """``data`` compressed with ``kind`` (none, gzip, zstd)."""
-    if kind == "gzip":
-        return gzip.compress(data, mtime=0)
-    if kind == "zstd":
-        return zstandard.ZstdCompressor().compress(data)
-    return data
 
 
 @dataclass

@@ -53,7 +53,8 @@ def make_tar(members: Sequence[Member], fmt: int = tarfile.PAX_FORMAT) -> bytes:
 def compress(tar: bytes, how: str) -> bytes:
     """``tar`` stored as ``how``: none, gzip or zstd."""
     if how == "gzip":
-        return gzip.compress(tar, compresslevel=1)
+        # mtime 0: the same tar always gives the same blob (and digest)
+        return gzip.compress(tar, compresslevel=1, mtime=0)
     if how == "zstd":
         return zstandard.ZstdCompressor().compress(tar)
     return tar
