@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 from gorc.binary.elf import ElfInfo
-from gorc.model import GoBuildInfo, LibcFamily
+from gorc.model import GoBuildInfo, LibcFamily, Linkage
 
 #: Debian packages of common shared libraries, by soname (bookworm names).
 DEBIAN_PACKAGES = {
@@ -100,7 +100,7 @@ def static_build_fix(elf: ElfInfo, go: GoBuildInfo | None) -> str:
 
 def describe_binary(elf: ElfInfo, go: GoBuildInfo | None) -> str:
     """A short description: "dynamically linked Go binary built with cgo (CGO_ENABLED=1)"."""
-    linkage = "dynamically linked" if elf.interpreter or elf.needed else "statically linked"
+    linkage = "dynamically linked" if elf.linkage is Linkage.DYNAMIC else "statically linked"
     if go is None:
         return f"{linkage} ELF binary"
     if go.setting("CGO_ENABLED") == "1":
