@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import io
 import json
 import os
 import threading
@@ -12,6 +13,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import requests
+import urllib3.response
 
 from gorc.errors import ImageSourceError
 from gorc.image.platform import parse_platform
@@ -21,7 +24,7 @@ from gorc.image.sources.auth import (
     find_credentials,
     parse_challenge,
 )
-from gorc.image.sources.registry import RegistrySource, is_insecure
+from gorc.image.sources.registry import RegistrySource, _token_from, is_insecure
 from tests.image.imagekit import Blobs, Image, Layer, check_image, digest
 
 TOKEN = "tok-123"
@@ -233,3 +236,19 @@ def test_registry_nested_index_from_manifests_endpoint(docker_config: Path) -> N
     assert f"/v2/app/manifests/{inner['digest']}" in fake.requests
     assert f"/v2/app/blobs/{inner['digest']}" not in fake.requests
     fake.server.shutdown()
+
+
+def _token_answer(body: bytes) -> requests.Response:
+    answer = requests.Response()
+    answer.status_code = 200
+    answer.raw = urllib3.response.HTTPResponse(body=io.BytesIO(body), preload_content=False)
+    return answer
+
+
+def test_token_answer_is_read_bounded() -> None:
+    assert _token_from(_token_answer(b'{"token": "t"}'), "http://realm") == "t"
+    endless = b'{"token": "' + b"t" * (9 * 1024 * 1024) + b'"}'
+    with pytest.raises(ImageSourceError, match="the token answer is over"):
+        _token_from(_token_answer(endless), "http://realm")
+    with pytest.raises(ImageSourceError, match="no token in answer"):
+        _token_from(_token_answer(b"[1]"), "http://realm")

@@ -17,6 +17,7 @@ from __future__ import annotations
 import hashlib
 import io
 import ipaddress
+import json
 import logging
 import re
 from collections.abc import Callable, Sequence
@@ -153,10 +154,11 @@ class RegistryClient:
             if creds is not None and creds.is_identity_token:
                 form = query | {"grant_type": "refresh_token", "refresh_token": creds.password,
                                 "client_id": "gorc"}
-                answer = requests.post(realm, data=form, timeout=TIMEOUT)
+                answer = requests.post(realm, data=form, timeout=TIMEOUT, stream=True)
             else:
                 auth = (creds.username, creds.password) if creds else None
-                answer = requests.get(realm, params=query, auth=auth, timeout=TIMEOUT)
+                answer = requests.get(realm, params=query, auth=auth, timeout=TIMEOUT,
+                                      stream=True)
         except requests.RequestException as err:
             raise ImageSourceError(f"cannot get a registry token from {realm}: "
                                    f"{_reason(err)}") from err
@@ -165,12 +167,15 @@ class RegistryClient:
 
 def _token_from(answer: requests.Response, realm: str) -> str:
     if answer.status_code != 200:
+        answer.close()
         raise ImageSourceError(
             f"cannot get a registry token from {realm}: HTTP {answer.status_code} "
             "(check the credentials in the Docker config)"
         )
+    # streamed and bounded: the realm is the registry's choice, its answer could be endless
+    data = _bounded_body(answer, f"a registry token from {realm}", "the token answer")
     try:
-        body = answer.json()
+        body = json.loads(data)
         token = body.get("token") or body.get("access_token")
     except (ValueError, AttributeError, RecursionError):
         token = None
@@ -265,8 +270,10 @@ class RegistrySource(ImageSource):
         return open_blob
 
 
-def _bounded_body(response: requests.Response, where: str) -> bytes:
-    """The body of a manifest or config answer, refused past the size bound."""
+def _bounded_body(
+    response: requests.Response, where: str, what: str = "a manifest or config"
+) -> bytes:
+    """The body of a manifest, config or token answer, refused past the size bound."""
     limit = MAX_MANIFEST_SIZE * 2
     try:
         data = response.raw.read(limit + 1, decode_content=True) if response.raw else b""
@@ -277,5 +284,5 @@ def _bounded_body(response: requests.Response, where: str) -> bytes:
     finally:
         response.close()
     if len(data) > limit:
-        raise ImageSourceError(f"cannot read {where}: a manifest or config is over {limit} bytes")
+        raise ImageSourceError(f"cannot read {where}: {what} is over {limit} bytes")
     return bytes(data)
