@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import re
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import requests
 
 from gorc.errors import ImageSourceError
 from gorc.image.reference import parse_name, parse_reference
 from gorc.image.sources import EngineThenRegistry, open_source
 from gorc.image.sources.docker_archive import DockerArchiveSource
-from gorc.image.sources.docker_engine import DockerEngineSource, _why
-from gorc.image.sources.engine_build import BuildRequest, _follow
+from gorc.image.sources.docker_engine import DockerEngineSource, _inspect_first, _why
+from gorc.image.sources.engine_build import BuildRequest, _follow, build_image
 from gorc.image.sources.oci import OCILayoutSource
 from gorc.image.sources.progress import follow_pull
 from gorc.image.sources.registry import RegistrySource
@@ -87,3 +90,37 @@ def test_unreadable_cached_config_is_ignored(tmp_path: Path,
 
     monkeypatch.setattr(Path, "read_bytes", refuse)
     assert source._cached_config(image_id) is None
+
+
+class _DroppingAPI:
+    """An engine API whose streams and calls fail as a connection that went away does."""
+
+    def _stream(self) -> Iterator[dict[str, object]]:
+        yield {"status": "Pulling fs layer", "id": "abc"}
+        raise requests.ConnectionError("Connection aborted: engine went away")
+
+    def pull(self, *args: object, **kwargs: object) -> Iterator[dict[str, object]]:
+        return self._stream()
+
+    def build(self, *args: object, **kwargs: object) -> Iterator[dict[str, object]]:
+        return self._stream()
+
+    def inspect_image(self, target: str) -> dict[str, object]:
+        raise requests.ConnectionError("Connection aborted: engine went away")
+
+
+class _DroppingClient:
+    api = _DroppingAPI()
+
+
+def test_engine_going_away_mid_stream_is_a_source_error(tmp_path: Path) -> None:
+    client = _DroppingClient()
+    source = DockerEngineSource(parse_name("app:v1"))
+    with pytest.raises(ImageSourceError, match=r"cannot pull docker\.io/library/app:v1: "
+                                               r"Connection aborted"):
+        source._pull(client)
+    built = f"cannot build from {re.escape(str(tmp_path))}: Connection"
+    with pytest.raises(ImageSourceError, match=built):
+        build_image(client, BuildRequest(tmp_path))
+    with pytest.raises(ImageSourceError, match="cannot inspect app:v1 in the engine"):
+        _inspect_first(client, ["app:v1"])

@@ -143,6 +143,8 @@ class DockerEngineSource(ImageSource):
     def _pull(self, client: Any) -> None:
         import docker.errors
 
+        from gorc.image.sources.stream import STREAM_ERRORS
+
         assert self.name is not None
         repository = f"{self.name.registry}/{self.name.repository}"
         log.info("pulling %s", self.name)
@@ -155,6 +157,8 @@ class DockerEngineSource(ImageSource):
         except docker.errors.APIError as err:
             raise ImageSourceError(f"cannot pull {self.name}: {err.explanation or err}") \
                 from err
+        except STREAM_ERRORS as err:  # the engine went away in the middle of the pull
+            raise ImageSourceError(f"cannot pull {self.name}: {_why(err)}") from err
 
     def _check_platform(self, attrs: Mapping[str, Any]) -> None:
         found = platform_of({"os": attrs.get("Os"), "architecture": attrs.get("Architecture"),
@@ -232,12 +236,14 @@ def _inspect_first(client: Any, candidates: list[str]) -> Mapping[str, Any] | No
     """The inspect data of the first candidate the engine knows, or None."""
     import docker.errors
 
+    from gorc.image.sources.stream import STREAM_ERRORS
+
     for target in candidates:
         try:
             return dict(client.api.inspect_image(target))
         except docker.errors.ImageNotFound:
             continue
-        except docker.errors.APIError as err:
+        except (docker.errors.APIError, *STREAM_ERRORS) as err:
             raise ImageSourceError(f"cannot inspect {target} in the engine: {_why(err)}") \
                 from err
     return None

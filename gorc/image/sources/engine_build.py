@@ -32,6 +32,8 @@ def build_image(client: Any, request: BuildRequest) -> str:
     """
     import docker.errors
 
+    from gorc.image.sources.stream import STREAM_ERRORS
+
     if not request.context.is_dir():
         raise ImageSourceError(f"cannot build from {request.context}: not a directory")
     try:
@@ -45,6 +47,8 @@ def build_image(client: Any, request: BuildRequest) -> str:
         # words ("dockerfile parse error line 1: ...") are its explanation
         reason = getattr(err, "explanation", None) or str(err)
         raise ImageSourceError(f"cannot build from {request.context}: {reason}") from err
+    except STREAM_ERRORS as err:  # the engine went away in the middle of the build
+        raise ImageSourceError(f"cannot build from {request.context}: {err}") from err
 
 
 def _dockerfile(request: BuildRequest) -> str | None:

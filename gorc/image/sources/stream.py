@@ -15,7 +15,8 @@ import urllib3.exceptions
 from gorc.errors import LayerError
 from gorc.image.decompress import short
 
-_STREAM_ERRORS = (urllib3.exceptions.HTTPError, requests.RequestException, OSError)
+#: What reading a streamed HTTP body raises when the connection fails half-way.
+STREAM_ERRORS = (urllib3.exceptions.HTTPError, requests.RequestException, OSError)
 
 
 class ResponseStream(io.RawIOBase):
@@ -31,7 +32,7 @@ class ResponseStream(io.RawIOBase):
     def readinto(self, buffer: bytearray | memoryview) -> int:  # type: ignore[override]
         try:
             data = self._response.raw.read(len(buffer), decode_content=True)
-        except _STREAM_ERRORS as err:
+        except STREAM_ERRORS as err:
             raise LayerError(f"cannot read layer {short(self._digest)}: {err}") from err
         count = len(data)
         memoryview(buffer)[:count] = data
