@@ -148,10 +148,9 @@ def _gunzip(reader: HashingReader, data: bytes, digest: str) -> Iterator[bytes]:
     """Inflate gzip members one after the other (RFC 1952 2.2 allows several)."""
     # isal and zstandard are imported only when a layer is really inflated: a warm
     # run (every layer cached) never pays for them.
-    from isal import igzip_lib, isal_zlib
+    from isal import isal_zlib
 
-    # isal's stubs declare its error as an instance, not a class.
-    gzip_error = cast(type[Exception], igzip_lib.IsalError)
+    gzip_error = isal_error()
     inflater = isal_zlib.decompressobj(wbits=31)
     try:
         while data:
@@ -174,6 +173,14 @@ def _gunzip(reader: HashingReader, data: bytes, digest: str) -> Iterator[bytes]:
     if not inflater.eof:
         raise LayerError(f"cannot read layer {short(digest)}: unexpected end of gzip stream")
     _check_trailing(reader, digest, "gzip")
+
+
+def isal_error() -> type[Exception]:
+    """The error isal raises for corrupt deflate data (not an OSError, unlike gzip's)."""
+    from isal import igzip_lib
+
+    # isal's stubs declare its error as an instance, not a class.
+    return cast(type[Exception], igzip_lib.IsalError)
 
 
 def _next_gzip_member(data: bytes, digest: str) -> bool:

@@ -60,6 +60,15 @@ def test_docker_archive_truncated_gzip(tmp_path: Path) -> None:
         DockerArchiveSource(packed).open()
 
 
+def test_docker_archive_corrupt_gzip(tmp_path: Path) -> None:
+    plain = docker_archive(tmp_path / "a.tar", {"app:v1": Image([BASE])})
+    packed = gzip.compress(plain.read_bytes())
+    corrupt = tmp_path / "a.tar.gz"
+    corrupt.write_bytes(packed[:20] + bytes(50) + packed[70:])  # a broken deflate block
+    with pytest.raises(ImageSourceError, match="bad gzip stream"):
+        DockerArchiveSource(corrupt).open()
+
+
 def test_docker_archive_choose_by_tag(tmp_path: Path) -> None:
     one, two = Image([BASE]), Image([BASE, APP])
     path = docker_archive(tmp_path / "a.tar", {"one:v1": one, "docker.io/library/two:v2": two})

@@ -202,6 +202,9 @@ class TarStore(BlobStore):
         import zstandard
         from isal import igzip
 
+        from gorc.image.decompress import isal_error
+
+        gzip_error = isal_error()
         try:
             with open(path, "rb") as raw, open(target, "wb") as out:
                 if kind == "gzip":
@@ -210,7 +213,7 @@ class TarStore(BlobStore):
                 else:
                     with zstandard.ZstdDecompressor().stream_reader(raw) as inflated:
                         shutil.copyfileobj(inflated, out, _COPY_CHUNK)
-        except (OSError, EOFError, zstandard.ZstdError) as err:
+        except (OSError, EOFError, zstandard.ZstdError, gzip_error) as err:
             self.close()
             raise ImageSourceError(f"cannot read {self.where}: bad {kind} stream ({err})") from err
         return target
