@@ -14,6 +14,7 @@ from gorc.binary.elfcheck import ElfCheck
 from gorc.binary.judgement import (
     SHEBANG_LIMIT,
     Judgement,
+    RunAs,
     may_execute,
     normalize_arch,
     subject,
@@ -38,7 +39,7 @@ class Judge:
     image_name: str
     image_arch: str | None
     minimal: bool
-    user: tuple[int, int] | None = (0, 0)
+    user: RunAs | None = (0, 0, frozenset())
     _seen: dict[tuple[str, bool, int], Judgement] = field(default_factory=dict)
 
     def location(self, path: str) -> ImageLocation:

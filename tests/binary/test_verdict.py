@@ -565,6 +565,11 @@ def test_missing_versions_are_grouped_per_library(objs: Path, tmp_path: Path) ->
     ("nonroot:nonroot", 0o705, (0, 0), True),
     ("nobody", 0o770, (0, 0), False),
     ("ghost", 0o700, (0, 0), True),  # unknown user: runc fails elsewhere; not this rule
+    # supplementary groups (staff lists nonroot) count only when USER names no group
+    ("nonroot", 0o750, (0, 50), True),
+    ("65532", 0o750, (0, 50), True),
+    ("nonroot:nonroot", 0o750, (0, 50), False),
+    ("65532:50", 0o750, (0, 50), True),
 ])
 def test_execute_permission_for_the_config_user(
     static_go: bytes, user: str | None, mode: int, owner: tuple[int, int], ok: bool
@@ -573,7 +578,7 @@ def test_execute_permission_for_the_config_user(
     fs = MemoryFileSystem()
     fs.add("/etc/passwd", b"root:x:0:0::/root:/sbin/nologin\n"
            b"nobody:x:65534:65534::/:/sbin/nologin\nnonroot:x:65532:65532::/home:/sbin/nologin\n")
-    fs.add("/etc/group", b"root:x:0:\nnonroot:x:65532:\n")
+    fs.add("/etc/group", b"root:x:0:\nnonroot:x:65532:\nstaff:x:50:nonroot\n")
     fs.add("/app", static_go, mode, uid=owner[0], gid=owner[1])
     verdict = judge_image(fs, summary(user=user), "img")
     assert verdict.runnable is ok
