@@ -223,6 +223,8 @@ def test_credential_helpers(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> 
     assert find_credentials("docker.io", {"credsStore": "fake"}) == Credentials("hub", "s1")
     helpers = {"credHelpers": {"reg.example": "fake"}}
     assert find_credentials("reg.example", helpers) == Credentials("r", "s2")
+    hub_helper = {"credHelpers": {"https://index.docker.io/v1/": "fake"}}
+    assert find_credentials("docker.io", hub_helper) == Credentials("hub", "s1")
     assert find_credentials("nothere.io", {"credsStore": "fake"}) is None
     assert find_credentials("x.io", {"credHelpers": {"x.io": "missing"}}) is None
 

@@ -86,8 +86,11 @@ def find_credentials(registry: str, config: Mapping[str, Any] | None = None) \
     config = load_config() if config is None else config
     server = HUB_AUTH_KEY if registry == DOCKER_HUB else registry
     helpers = config.get("credHelpers")
-    if isinstance(helpers, Mapping) and isinstance(helpers.get(registry), str):
-        return run_helper(helpers[registry], server)
+    if isinstance(helpers, Mapping):
+        # keyed like the CLI's config lookups: Docker Hub under its v1 server address
+        helper = helpers.get(server) or helpers.get(registry)
+        if isinstance(helper, str):
+            return run_helper(helper, server)
     store = config.get("credsStore")
     if isinstance(store, str) and store:
         found = run_helper(store, server)
