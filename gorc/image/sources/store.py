@@ -117,7 +117,8 @@ class SliceReader(io.RawIOBase):
         return self._pos
 
     def close(self) -> None:
-        self._file.close()
+        if hasattr(self, "_file"):  # absent when __init__ could not open the file
+            self._file.close()
         super().close()
 
 
