@@ -266,7 +266,10 @@ class DirFileSystem(FileSystem):
         except OSError:
             return None
         kind = next((t for test, t in _MODE_TYPES if test(st.st_mode)), FileType.FILE)
-        linkname = os.readlink(self._host(path)) if kind is FileType.SYMLINK else ""
+        try:
+            linkname = os.readlink(self._host(path)) if kind is FileType.SYMLINK else ""
+        except OSError:  # changed between the two calls: as if it were not there
+            return None
         return FileInfo(
             path=path,
             type=kind,

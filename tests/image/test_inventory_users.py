@@ -144,3 +144,13 @@ def test_colon_files_never_raise_and_account_for_every_line(text: str) -> None:
     assert len(users) + len(skipped_users) == len(meaningful)
     assert len(groups) + len(skipped_groups) == len(meaningful)
     assert hosts_sources(text) is None or isinstance(hosts_sources(text), tuple)
+
+
+def test_tmp_group_membership_counts_only_without_a_user_group() -> None:
+    # runc adds /etc/group memberships (app is in "shared") only when USER names no group.
+    fs = _fs(None)
+    add_dir(fs, "/tmp", 0o770, uid=0, gid=2000)
+    assert inventory(fs, user="app").tmp.user_writable
+    assert inventory(fs, user="1000").tmp.user_writable  # uid 1000 is app in /etc/passwd
+    assert not inventory(fs, user="app:1000").tmp.user_writable
+    assert inventory(fs, user="app:shared").tmp.user_writable

@@ -29,7 +29,7 @@ def collect_tmp(
     if info is None:
         return TempDirInfo(path, bool(env))
     is_dir = info.type is FileType.DIR
-    gids = supplementary_gids(user.name, groups) | ({user.gid} if user.gid is not None else set())
+    gids = _gids(user, groups)
     return TempDirInfo(
         path=path,
         from_env=bool(env),
@@ -40,6 +40,14 @@ def collect_tmp(
         world_writable=bool(info.mode & 0o002),
         user_writable=is_dir and _writable(info.mode, info.uid, info.gid, user.uid, gids),
     )
+
+
+def _gids(user: UserCheck, groups: tuple[GroupEntry, ...]) -> frozenset[int]:
+    """The process's groups: runc adds /etc/group memberships only when USER names no group."""
+    primary = {user.gid} if user.gid is not None else set()
+    if user.spec and ":" in user.spec:
+        return frozenset(primary)
+    return frozenset(supplementary_gids(user.name, groups) | primary)
 
 
 def _writable(mode: int, owner: int, group: int, uid: int | None, gids: frozenset[int]) -> bool:
