@@ -43,8 +43,6 @@ from gorc.rules import RULES, Rule
 
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 SARIF_VERSION = "2.1.0"
-# Where users read about gorc; follow the project if its published home moves.
-INFORMATION_URI = "https://github.com/gorc-dev/gorc"
 FINGERPRINT_KEY = "gorcFinding/v1"
 SOURCE_ROOT = "%SRCROOT%"
 DEFAULT_ANCHOR = "Dockerfile"
@@ -84,7 +82,6 @@ def sarif_log(result: Result, *, tool_version: str = __version__,
             "name": TOOL_NAME,
             "version": tool_version,
             "semanticVersion": tool_version,
-            "informationUri": INFORMATION_URI,
             "rules": [rule_descriptor(rule) for rule in rules],
         }},
         "automationDetails": {"id": f"{TOOL_NAME}/"},
