@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import errno
 import gzip
 import io
 import json
+import os
+import shutil
 import tarfile
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -14,6 +18,7 @@ from gorc.errors import ImageSourceError, LayerError
 from gorc.image.platform import parse_platform
 from gorc.image.sources.docker_archive import DockerArchiveSource
 from gorc.image.sources.oci import OCILayoutSource
+from gorc.image.sources.store import TarStore
 from tests.image.imagekit import (
     Blobs,
     Image,
@@ -236,3 +241,21 @@ def test_docker_archive_linked_layer(tmp_path: Path) -> None:
             out.addfile(member, io.BytesIO(content))
     opened = DockerArchiveSource(linked).open()
     assert read_layers(opened) == [BASE.tar, BASE.tar]
+
+
+def test_no_space_to_inflate_a_compressed_archive_says_so(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    archive = tmp_path / "image.tar.gz"
+    archive.write_bytes(gzip.compress(b"\0" * 10240))
+    monkeypatch.setenv("TMPDIR", str(tmp_path / "spool"))
+    (tmp_path / "spool").mkdir()
+
+    def full(*_args: object) -> None:
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(shutil, "copyfileobj", full)
+    monkeypatch.setattr(tempfile, "tempdir", None)  # take TMPDIR from the environment again
+    with pytest.raises(ImageSourceError, match=r"no space left to inflate it in .*spool"):
+        TarStore(archive, f"docker-archive:{archive}")
+    assert list((tmp_path / "spool").iterdir()) == []  # the spool was dropped

@@ -10,6 +10,7 @@ as it is, every path kept inside the layout.
 
 from __future__ import annotations
 
+import errno
 import io
 import logging
 import os
@@ -214,7 +215,14 @@ class TarStore(BlobStore):
                 else:
                     with zstandard.ZstdDecompressor().stream_reader(raw) as inflated:
                         shutil.copyfileobj(inflated, out, _COPY_CHUNK)
-        except (OSError, EOFError, zstandard.ZstdError, gzip_error) as err:
+        except OSError as err:
+            self.close()
+            if err.errno == errno.ENOSPC:
+                raise ImageSourceError(
+                    f"cannot read {self.where}: no space left to inflate it in "
+                    f"{tempfile.gettempdir()} (set TMPDIR to a larger disk)") from err
+            raise ImageSourceError(f"cannot read {self.where}: bad {kind} stream ({err})") from err
+        except (EOFError, zstandard.ZstdError, gzip_error) as err:
             self.close()
             raise ImageSourceError(f"cannot read {self.where}: bad {kind} stream ({err})") from err
         return target
