@@ -76,16 +76,26 @@ def collect_files(size_bytes: int) -> list[str]:
     return chosen
 
 
-def build_archive(size_mb: int, layers: int) -> tuple[Path, list[Path]]:
-    """The docker-archive and its layer blobs, built once per (size, layers)."""
-    key = hashlib.sha256(f"{_ARCHIVE_VERSION}:{size_mb}:{layers}".encode()).hexdigest()[:12]
-    root = cache_root() / f"image-{size_mb}mb-{layers}l-{key}"
+def reuse_or_reset(root: Path) -> tuple[Path, list[Path]] | None:
+    """A bench archive already built under ``root`` (archive, blobs in layer order), or
+    None after clearing ``root`` for a fresh build."""
     archive = root / "image.tar"
     if archive.is_file():
         blobs = sorted((root / "blobs").iterdir(), key=lambda p: int(p.name.split("-")[0]))
         return archive, blobs
     shutil.rmtree(root, ignore_errors=True)
     (root / "blobs").mkdir(parents=True)
+    return None
+
+
+def build_archive(size_mb: int, layers: int) -> tuple[Path, list[Path]]:
+    """The docker-archive and its layer blobs, built once per (size, layers)."""
+    key = hashlib.sha256(f"{_ARCHIVE_VERSION}:{size_mb}:{layers}".encode()).hexdigest()[:12]
+    root = cache_root() / f"image-{size_mb}mb-{layers}l-{key}"
+    archive = root / "image.tar"
+    cached = reuse_or_reset(root)
+    if cached is not None:
+        return cached
     files = collect_files(size_mb * 1024 * 1024)
     print(f"building a {size_mb} MB archive from {len(files)} host files...", file=sys.stderr)
     per_layer = (len(files) + layers - 1) // layers

@@ -26,7 +26,6 @@ import argparse
 import hashlib
 import json
 import os
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -93,11 +92,9 @@ def build_archive(size_mb: int, layers: int) -> tuple[Path, list[Path]]:
     key = hashlib.sha256(f"{_ARCHIVE_VERSION}:{size_mb}:{layers}".encode()).hexdigest()[:12]
     root = image_bench.cache_root() / f"inspect-{size_mb}mb-{layers}l-{key}"
     archive = root / "image.tar"
-    if archive.is_file():
-        blobs = sorted((root / "blobs").iterdir(), key=lambda p: int(p.name.split("-")[0]))
-        return archive, blobs
-    shutil.rmtree(root, ignore_errors=True)
-    (root / "blobs").mkdir(parents=True)
+    cached = image_bench.reuse_or_reset(root)
+    if cached is not None:
+        return cached
     apps = app_files(size_mb * 1024 * 1024 * APP_SHARE // 100)
     app_bytes = sum(os.path.getsize("/" + p) for p in apps)
     base = image_bench.collect_files(size_mb * 1024 * 1024 - app_bytes)
